@@ -1,0 +1,1 @@
+"""Speed comparisons against peers; run each with `python -m benchmarks.<name>`."""

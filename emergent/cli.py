@@ -1,0 +1,154 @@
+"""The `emergent` command: run, report, list.
+
+```
+emergent run CONFIG [key=value ...] [--runs-dir DIR]
+emergent run [CONFIG] --resume RUN_DIR
+emergent report RUN_DIR
+emergent list
+```
+Mistakes in the input print one line and exit with status 2; an interrupted run exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from emergent.errors import UserError
+
+EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own errors: one line, status 2
+        self.exit(
+            2, f"emergent: error: {message} (see `emergent {self.prog.split()[-1]} --help`)\n"
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="emergent", description="A laboratory for watching capabilities emerge.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="train an experiment config (or resume a run)")
+    run.add_argument("config", nargs="?", help="experiment YAML, e.g. experiments/commons.yaml")
+    run.add_argument(
+        "overrides", nargs="*", help="key=value overrides, e.g. train.steps=2e5 seed=3"
+    )
+    run.add_argument(
+        "--resume", metavar="RUN_DIR", help="continue this run from its last checkpoint"
+    )
+    run.add_argument(
+        "--runs-dir", default="runs", help="where new run directories go (default: runs)"
+    )
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    report = sub.add_parser("report", help="rebuild plots and report.md of a run directory")
+    report.add_argument("run_dir")
+
+    sub.add_parser("list", help="environments, agents and experiments")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "report":
+            return cmd_report(args)
+        return cmd_list()
+    except UserError as err:
+        print(f"emergent: error: {err}", file=sys.stderr)
+        return 2
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from emergent import config, rundir, runner
+
+    if args.config and "=" in args.config and not args.config.endswith((".yaml", ".yml")):
+        args.overrides.insert(0, args.config)  # `emergent run --resume DIR key=value`
+        args.config = None
+    try:
+        if args.resume:
+            if args.config or args.overrides:
+                check_same_config(args, rundir.read_config(Path(args.resume))[0])
+            run_dir = runner.resume(args.resume, quiet=args.quiet)
+        else:
+            if not args.config:
+                raise UserError("run needs a CONFIG file (see `emergent list`) or --resume RUN_DIR")
+            cfg = config.load(args.config, args.overrides)
+            raw = config.to_dict(cfg)
+            run_dir = runner.start(cfg, raw, args.runs_dir, quiet=args.quiet)
+    except runner.Interrupted as stop:
+        print(
+            "emergent: interrupted; checkpoint saved. "
+            f"Resume with: emergent run --resume {stop.run_dir}",
+            file=sys.stderr,
+        )
+        return 130
+    print(f"report: {run_dir / 'report.md'}")
+    return 0
+
+
+def check_same_config(args: argparse.Namespace, saved: dict) -> None:
+    """With --resume, a CONFIG (and overrides) may be repeated but must match the run's."""
+    from emergent import config
+
+    if not args.config:
+        raise UserError("--resume takes the run's own config; overrides need the CONFIG file too")
+    wanted = _flatten(config.to_dict(config.load(args.config, args.overrides)))
+    have = _flatten(saved)
+    differ = sorted(k for k in wanted.keys() | have.keys() if wanted.get(k) != have.get(k))
+    if differ:
+        raise UserError(
+            f"--resume: the config differs from the run's config.yaml in {', '.join(differ)}; "
+            "resume without CONFIG, or start a new run"
+        )
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from emergent import report
+
+    print(f"report: {report.build(Path(args.run_dir))}")
+    return 0
+
+
+def _first_line(doc: str | None) -> str:
+    lines = (doc or "").strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def cmd_list() -> int:
+    import agents
+    import envs
+
+    print("environments:")
+    for name in sorted(envs.ENVS):
+        package = importlib.import_module(envs.ENVS[name].__module__.rsplit(".", 1)[0])
+        print(f"  {name:<16} {_first_line(package.__doc__)}")
+    print("agents:")
+    for kind in sorted(agents.AGENTS):
+        module = importlib.import_module(agents.AGENTS[kind].__module__)
+        print(f"  {kind:<16} {_first_line(module.__doc__)}")
+    print("experiments:")
+    for path in sorted(EXPERIMENTS.glob("*.yaml")):
+        first = path.read_text().splitlines()[0].lstrip("# ").strip() if path.stat().st_size else ""
+        print(f"  {str(path.relative_to(EXPERIMENTS.parent)):<36} {first}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

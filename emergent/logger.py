@@ -1,0 +1,70 @@
+"""Scalars of a run: `metrics.jsonl` (one JSON object a line) and TensorBoard event files.
+
+Each row is flushed and fsynced as it is written, so a killed run keeps every row it wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from torch.utils.tensorboard import SummaryWriter
+
+
+def read_rows(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of a metrics.jsonl; a last line cut short by a kill is skipped."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def truncate_after(path: Path, step: int) -> None:
+    """Keep only rows up to `step` (rows after it are redone by a resumed run)."""
+    rows = [r for r in read_rows(path) if r.get("step", 0) <= step]
+    tmp = path.with_suffix(".jsonl.tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    os.replace(tmp, path)
+
+
+class MetricsLogger:
+    """Appends rows to metrics.jsonl and mirrors numbers to TensorBoard under `kind/key`."""
+
+    def __init__(self, run_dir: Path, resume_step: int | None = None) -> None:
+        self.path = run_dir / "metrics.jsonl"
+        if resume_step is not None:
+            truncate_after(self.path, resume_step)
+        self._file = open(self.path, "a")  # noqa: SIM115 - held open for the run's life
+        self._tb = SummaryWriter(str(run_dir / "tensorboard"), purge_step=resume_step)
+
+    def log(self, row: dict[str, Any]) -> None:
+        row = {
+            k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in row.items()
+        }
+        self._file.write(json.dumps(row) + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        prefix = row.get("kind", "")
+        if row.get("policy"):
+            prefix += "_" + row["policy"]
+        for key, value in row.items():
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            if numeric and key not in ("step", "kind", "policy"):
+                self._tb.add_scalar(f"{prefix}/{key}", value, global_step=row["step"])
+
+    def close(self) -> None:
+        self._tb.flush()
+        self._tb.close()
+        self._file.close()

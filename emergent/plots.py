@@ -1,0 +1,126 @@
+"""Figures of a run, drawn from metrics rows and episode frames (matplotlib, Agg)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+SOCIAL = ("efficiency", "equality", "sustainability", "peace")
+LABELS = {
+    "efficiency": "Efficiency U (reward / step)",
+    "equality": "Equality E (1 − Gini)",
+    "sustainability": "Sustainability S (mean reward time)",
+    "peace": "Peace P (agents in play / step)",
+    "return": "Mean return per agent",
+}
+LEARNED, RANDOM = "#1f5fa8", "#9a9a9a"
+
+plt.rcParams.update(
+    {
+        "figure.dpi": 120,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "font.size": 10,
+    }
+)
+
+
+def _series(rows: list[dict], kind: str, key: str, policy: str | None = None) -> tuple:
+    pts = [
+        (r["step"], r[key])
+        for r in rows
+        if r.get("kind") == kind
+        and r.get(key) is not None
+        and (policy is None or r.get("policy") == policy)
+    ]
+    if not pts:
+        return np.array([]), np.array([])
+    steps, values = zip(*sorted(pts), strict=True)
+    return np.array(steps), np.array(values, dtype=float)
+
+
+def _baseline(ax: plt.Axes, rows: list[dict], key: str) -> None:
+    _, random_values = _series(rows, "eval", key, "random")
+    if len(random_values):
+        ax.axhline(random_values[-1], color=RANDOM, ls="--", lw=1.5, label="random policy")
+
+
+def return_curve(rows: list[dict], path: Path, title: str) -> None:
+    """Training return and evaluation return against agent-steps, random policy dashed."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    steps, values = _series(rows, "train", "mean_return")
+    if len(steps):
+        ax.plot(steps, values, color=LEARNED, alpha=0.35, lw=1, label="training episodes")
+    steps, values = _series(rows, "eval", "return", "learned")
+    if len(steps):
+        ax.plot(steps, values, "o-", color=LEARNED, lw=2, ms=4, label="evaluation (learned)")
+    _baseline(ax, rows, "return")
+    ax.set(xlabel="agent-steps", ylabel=LABELS["return"], title=title)
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def social_curves(rows: list[dict], path: Path, title: str) -> None:
+    """The four social-outcome metrics over training (evaluation episodes)."""
+    fig, axes = plt.subplots(2, 2, figsize=(8.5, 5.6), sharex=True)
+    for ax, key in zip(axes.flat, SOCIAL, strict=True):
+        steps, values = _series(rows, "eval", key, "learned")
+        if len(steps):
+            ax.plot(steps, values, "o-", color=LEARNED, lw=2, ms=4, label="learned")
+        _baseline(ax, rows, key)
+        ax.set_title(LABELS[key], fontsize=10)
+    for ax in axes[1]:
+        ax.set_xlabel("agent-steps")
+    axes[0, 0].legend(frameon=False, fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def frame_strip(frames: np.ndarray, path: Path, title: str, count: int = 6) -> None:
+    """A row of frames spread evenly over an episode."""
+    index = np.linspace(0, len(frames) - 1, min(count, len(frames))).round().astype(int)
+    fig, axes = plt.subplots(1, len(index), figsize=(2.6 * len(index), 2.2))
+    for ax, i in zip(np.atleast_1d(axes), index, strict=True):
+        ax.imshow(frames[i], interpolation="nearest")
+        ax.set_title(f"{i / max(len(frames) - 1, 1):.0%} of episode", fontsize=9)
+        ax.axis("off")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def against_parameter(
+    table: list[dict],
+    key: str,
+    path: Path,
+    title: str,
+    metrics: tuple[str, ...] = ("return", *SOCIAL),
+) -> None:
+    """Final metrics of each grid point against the swept value (learned and random)."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 3.2))
+    x = np.array([row["value"] for row in table], dtype=float)
+    for ax, metric in zip(axes, metrics, strict=True):
+        for policy, color, marker in (("learned", LEARNED, "o-"), ("random", RANDOM, "s--")):
+            y = np.array([row[policy].get(metric, np.nan) for row in table], dtype=float)
+            ax.plot(x, y, marker, color=color, lw=2, ms=5, label=policy)
+        ax.set_title(LABELS[metric], fontsize=9)
+        ax.set_xlabel(key)
+        if np.all(x > 0) and x.max() / x.min() > 4:
+            ax.set_xscale("log")
+    axes[0].legend(frameon=False, fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -1,0 +1,68 @@
+"""Play whole episodes of a batched world with a policy and keep the episode log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from envs.core import BatchedEnv
+
+ActFn = Callable[[np.ndarray], np.ndarray]  # obs (N, *obs_shape) -> actions (N,)
+
+
+@dataclass
+class EpisodeLog:
+    """Everything analysis may read of B episodes: rewards and events, each (B, T, A)."""
+
+    rewards: np.ndarray
+    events: dict[str, np.ndarray]
+    frames: list[np.ndarray] = field(default_factory=list)  # RGB frames of copy 0
+
+    @property
+    def returns(self) -> np.ndarray:
+        """(B, A) episode return of every agent."""
+        return self.rewards.sum(axis=1)
+
+    def save(self, path: str | Path) -> None:
+        np.savez_compressed(
+            path, rewards=self.rewards, **{f"event_{k}": v for k, v in self.events.items()}
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> EpisodeLog:
+        with np.load(path) as data:
+            events = {k[len("event_") :]: data[k] for k in data.files if k.startswith("event_")}
+            return cls(rewards=data["rewards"], events=events)
+
+
+def run_episodes(env: BatchedEnv, act: ActFn, seed: int, record_frames: bool = False) -> EpisodeLog:
+    """One episode in each of the env's B copies, from `reset(seed)` to the end."""
+    obs = env.reset(seed=seed)
+    batch, agents = env.batch_size, env.num_agents
+    rewards, events, frames = [], {name: [] for name in env.event_names}, []
+    if record_frames:
+        frames.append(env.render(0))
+    while True:
+        actions = act(obs.reshape(batch * agents, *obs.shape[2:])).reshape(batch, agents)
+        result = env.step(actions)
+        rewards.append(result.rewards)
+        for name in events:
+            events[name].append(result.events[name])
+        if record_frames:
+            frames.append(env.render(0))
+        if (result.terminated | result.truncated).all():
+            break
+        obs = result.obs
+    return EpisodeLog(
+        rewards=np.stack(rewards, axis=1),  # (B, T, A)
+        events={k: np.stack(v, axis=1) for k, v in events.items()},
+        frames=frames,
+    )
+
+
+def random_policy(n_actions: int, rng: np.random.Generator) -> ActFn:
+    """Uniformly random actions: the baseline every learned return is compared with."""
+    return lambda obs: rng.integers(0, n_actions, size=len(obs))

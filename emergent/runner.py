@@ -1,0 +1,287 @@
+"""One run, end to end: world + learner + evaluation + checkpoints + logs + report.
+
+```
+envs.make -> agents.make(...).train(env, steps, hooks)
+  hooks: progress bar; every eval_every agent-steps evaluation episodes -> social metrics
+         -> metrics.jsonl / TensorBoard; every checkpoint_every a checkpoint (atomic)
+-> final evaluation (with frames) -> policy.pt -> report
+```
+A run with a `grid` trains once per grid value in `points/<key>=<value>/` and reports the
+metrics against the value. SIGINT stops cleanly with a checkpoint; after SIGKILL the last
+periodic checkpoint remains; `--resume RUN_DIR` continues from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+import agents
+import envs
+from agents.checkpoint import CheckpointError
+from emergent import config as config_mod
+from emergent import report as report_mod
+from emergent import rundir
+from emergent.errors import UserError
+from emergent.logger import MetricsLogger
+from emergent.metrics import social_outcomes
+from emergent.rollout import EpisodeLog, random_policy, run_episodes
+
+EVAL_SEED_OFFSET = 7919  # evaluation worlds are seeded apart from the training worlds
+
+
+class Interrupted(Exception):
+    """The user stopped the run (SIGINT); a checkpoint was written to resume from."""
+
+    def __init__(self, run_dir: Path) -> None:
+        super().__init__(str(run_dir))
+        self.run_dir = run_dir
+
+
+def make_env(cfg: config_mod.ExperimentConfig, batch_size: int, seed: int) -> envs.BatchedEnv:
+    options = dataclasses.asdict(cfg.env.options)
+    try:
+        return envs.make(cfg.env.name, batch_size=batch_size, seed=seed, **options)
+    except (KeyError, ValueError) as err:
+        raise UserError(f"env: {err.args[0] if err.args else err}") from None
+
+
+def make_trainer(cfg: config_mod.ExperimentConfig) -> Any:
+    options = dataclasses.asdict(cfg.agent.options)
+    return agents.make(cfg.agent.kind, seed=cfg.seed, device=cfg.train.device, **options)
+
+
+def start(
+    cfg: config_mod.ExperimentConfig, raw: dict, runs_dir: str | Path, quiet: bool = False
+) -> Path:
+    """Run a new experiment (a single run or a grid); return its run directory."""
+    run_dir = rundir.create(runs_dir, cfg)
+    if cfg.grid:
+        return run_grid(cfg, raw, run_dir, quiet)
+    return train_run(cfg, run_dir, resume=False, quiet=quiet)
+
+
+def resume(run_dir: str | Path, quiet: bool = False) -> Path:
+    """Continue an interrupted run (or grid) from its last checkpoint."""
+    run_dir = Path(run_dir)
+    raw, cfg = rundir.read_config(run_dir)
+    if cfg.grid:
+        return run_grid(cfg, raw, run_dir, quiet)
+    return train_run(cfg, run_dir, resume=True, quiet=quiet)
+
+
+def run_grid(cfg: config_mod.ExperimentConfig, raw: dict, run_dir: Path, quiet: bool) -> Path:
+    """Train once per grid value (finished points are kept on resume), then report."""
+    for key, value, point_cfg in config_mod.grid_points(raw, cfg):
+        point_dir = run_dir / "points" / f"{key}={value}"
+        state = rundir.read_state(point_dir)
+        if state.get("status") == "done":
+            continue
+        if not quiet:
+            print(f"[{cfg.name}] grid point {key}={value}", file=sys.stderr)
+        if point_dir.exists() and rundir.checkpoints(point_dir):
+            train_run(point_cfg, point_dir, resume=True, quiet=quiet, report=False)
+        else:
+            point_dir.mkdir(parents=True, exist_ok=True)
+            rundir.write_config(point_dir, point_cfg)
+            train_run(point_cfg, point_dir, resume=False, quiet=quiet, report=False)
+    rundir.write_state(run_dir, status="done")
+    report_mod.build(run_dir)
+    return run_dir
+
+
+def train_run(
+    cfg: config_mod.ExperimentConfig,
+    run_dir: Path,
+    resume: bool,
+    quiet: bool = False,
+    report: bool = True,
+) -> Path:
+    """Train one config in `run_dir` (new, or resumed from its last checkpoint)."""
+    torch.manual_seed(cfg.seed)
+    env = make_env(cfg, cfg.train.num_envs, cfg.seed)
+    eval_env = make_env(cfg, cfg.train.eval_envs, cfg.seed + EVAL_SEED_OFFSET)
+    trainer = make_trainer(cfg)
+    start_step = 0
+    if resume:
+        start_step = restore(trainer, run_dir)
+    logger = MetricsLogger(run_dir, resume_step=start_step if resume else None)
+    hooks = RunHooks(cfg, run_dir, trainer, eval_env, logger, start_step, quiet)
+    rundir.write_state(run_dir, status="running", agent_steps=start_step)
+    if not resume:
+        rng = np.random.default_rng([cfg.seed, 1])
+        log = run_episodes(eval_env, random_policy(eval_env.action_space.n, rng), hooks.eval_seed)
+        hooks.log_eval(0, "random", log)
+
+    previous = signal.signal(signal.SIGINT, hooks.request_stop)
+    try:
+        trainer.train(env, cfg.train.steps, hooks)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        hooks.close_bar()
+    step = trainer.agent_steps
+    hooks.save_checkpoint(step)
+    if hooks.stop_requested:
+        rundir.write_state(run_dir, status="interrupted", agent_steps=step)
+        logger.close()
+        raise Interrupted(run_dir)
+
+    final = hooks.evaluate(step, record_frames=True)
+    final.save(run_dir / "episodes" / "final.npz")
+    save_frames(final.frames, run_dir / "episodes")
+    trainer.policy.save(run_dir / "checkpoints" / "policy.pt")
+    logger.close()
+    rundir.write_state(run_dir, status="done", agent_steps=step)
+    if report:
+        report_mod.build(run_dir)
+    return run_dir
+
+
+def restore(trainer: Any, run_dir: Path) -> int:
+    state = rundir.read_state(run_dir)
+    if state.get("status") == "done":
+        raise UserError(f"run {str(run_dir)!r} already finished; start a new run instead")
+    found = rundir.checkpoints(run_dir)
+    if not found:
+        raise UserError(
+            f"no checkpoint in {str(run_dir / 'checkpoints')!r} to resume from; start a new run"
+        )
+    path = found[-1][1]
+    try:
+        return trainer.load_checkpoint(path)
+    except CheckpointError as err:
+        raise UserError(f"{err}; delete it to resume from an earlier checkpoint") from None
+    except ValueError as err:
+        raise UserError(str(err)) from None
+
+
+def save_frames(frames: list[np.ndarray], folder: Path) -> None:
+    """The final episode as an animated GIF (copy 0)."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    images = [Image.fromarray(f) for f in frames[:: max(1, len(frames) // 300)]]
+    if images:
+        images[0].save(
+            folder / "final.gif", save_all=True, append_images=images[1:], duration=80, loop=0
+        )
+    np.savez_compressed(
+        folder / "final_frames.npz", frames=np.stack(frames[:: max(1, len(frames) // 12)])
+    )
+
+
+class RunHooks:
+    """Progress bar, periodic evaluation and checkpoints, SIGINT: the run's side of training."""
+
+    def __init__(
+        self,
+        cfg: config_mod.ExperimentConfig,
+        run_dir: Path,
+        trainer: Any,
+        eval_env: envs.BatchedEnv,
+        logger: MetricsLogger,
+        start_step: int,
+        quiet: bool,
+    ) -> None:
+        self.cfg, self.run_dir, self.trainer = cfg, run_dir, trainer
+        self.eval_env, self.logger = eval_env, logger
+        self.eval_seed = cfg.seed + EVAL_SEED_OFFSET
+        every = cfg.train
+        self.next_eval = (start_step // every.eval_every + 1) * every.eval_every
+        self.next_checkpoint = (start_step // every.checkpoint_every + 1) * every.checkpoint_every
+        self.stop_requested = False
+        self.mean_return: float | None = None
+        self.last_step = start_step
+        self.clock = (time.perf_counter(), start_step)
+        self.bar = tqdm(
+            total=cfg.train.steps,
+            initial=start_step,
+            unit="step",
+            unit_scale=True,
+            desc=cfg.name,
+            dynamic_ncols=True,
+            disable=quiet,
+            file=sys.stderr,
+        )
+
+    def request_stop(self, signum: int, frame: Any) -> None:
+        if self.stop_requested:  # a second Ctrl-C stops at once
+            raise KeyboardInterrupt
+        self.stop_requested = True
+        self.bar.write("stopping: saving a checkpoint (Ctrl-C again to abort)")
+
+    def on_step(self, agent_steps: int, mean_return: float | None) -> bool:
+        self.bar.update(agent_steps - self.last_step)
+        self.last_step = agent_steps
+        if mean_return is not None and mean_return != self.mean_return:
+            self.mean_return = mean_return
+            self.bar.set_postfix_str(f"mean return {mean_return:.1f}", refresh=False)
+        return not self.stop_requested
+
+    def on_update(self, agent_steps: int, stats: dict[str, float]) -> None:
+        now = time.perf_counter()
+        rate = (agent_steps - self.clock[1]) / max(now - self.clock[0], 1e-9)
+        self.clock = (now, agent_steps)
+        row = {"step": agent_steps, "kind": "train", "steps_per_s": rate}
+        if self.mean_return is not None:
+            row["mean_return"] = self.mean_return
+        row.update(
+            {k.removeprefix("train/"): v for k, v in stats.items() if k.startswith("train/")}
+        )
+        self.logger.log(row)
+        if agent_steps >= self.next_checkpoint:
+            self.save_checkpoint(agent_steps)
+            self.next_checkpoint = (
+                agent_steps // self.cfg.train.checkpoint_every + 1
+            ) * self.cfg.train.checkpoint_every
+        if agent_steps >= self.next_eval:
+            self.evaluate(agent_steps)
+            self.next_eval = (
+                agent_steps // self.cfg.train.eval_every + 1
+            ) * self.cfg.train.eval_every
+            self.clock = (time.perf_counter(), agent_steps)  # evaluation time is not training speed
+
+    def evaluate(self, agent_steps: int, record_frames: bool = False) -> EpisodeLog:
+        policy = self.trainer.policy
+        rng = np.random.default_rng([self.cfg.seed, agent_steps, 2])
+        log = run_episodes(
+            self.eval_env, lambda obs: policy.act(obs, rng), self.eval_seed, record_frames
+        )
+        self.log_eval(agent_steps, "learned", log)
+        return log
+
+    def log_eval(self, agent_steps: int, policy: str, log: EpisodeLog) -> None:
+        folder = self.run_dir / "episodes"
+        folder.mkdir(parents=True, exist_ok=True)
+        log.save(folder / f"eval_{policy}_{agent_steps:012d}.npz")
+        row: dict[str, Any] = {"step": agent_steps, "kind": "eval", "policy": policy}
+        row["return"] = float(log.returns.mean())
+        row["return_std"] = float(log.returns.mean(axis=1).std())
+        if "removed" in log.events:
+            row.update(social_outcomes(log.rewards, log.events["removed"]))
+        for name, counts in log.events.items():
+            row[f"{name}_per_agent"] = float(counts.sum(axis=1).mean())
+        self.logger.log(row)
+        if policy == "learned":
+            self.bar.write(
+                f"[eval @ {agent_steps:,} steps] return {row['return']:.1f}"
+                + "".join(
+                    f", {k} {row[k]:.2f}" for k in ("efficiency", "equality", "peace") if k in row
+                )
+            )
+
+    def save_checkpoint(self, agent_steps: int) -> None:
+        self.trainer.save_checkpoint(rundir.checkpoint_path(self.run_dir, agent_steps))
+        rundir.prune_checkpoints(self.run_dir)
+        rundir.write_state(self.run_dir, status="running", agent_steps=agent_steps)
+
+    def close_bar(self) -> None:
+        self.bar.close()

@@ -1,0 +1,1 @@
+"""Thin shells that expose a `BatchedEnv` through other ecosystems' APIs."""

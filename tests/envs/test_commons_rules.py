@@ -1,0 +1,352 @@
+"""Commons Harvest rules: hand-built states, statistics of regrowth, determinism, errors."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import envs
+from envs.commons import CommonsConfig, CommonsEnv
+from envs.commons.maps import parse
+from envs.commons.render import render, save_gif
+from envs.commons.rules import (
+    APPLE_RGB,
+    BACKWARD,
+    DIRS,
+    FIRE,
+    FORWARD,
+    SELF_RGB,
+    STAY,
+    STEP_LEFT,
+    STEP_RIGHT,
+    TURN_LEFT,
+    TURN_RIGHT,
+    CommonsState,
+    observe,
+    reset,
+    step,
+)
+
+OPEN = (
+    "@@@@@@@@@",
+    "@P     P@",
+    "@       @",
+    "@       @",
+    "@       @",
+    "@       @",
+    "@       @",
+    "@       @",
+    "@       @",
+    "@       @",
+    "@P     P@",
+    "@@@@@@@@@",
+)  # 12 x 9, no apple cells
+
+
+def make_state(cfg: CommonsConfig, pos, orient, apples=None, batch: int = 1) -> CommonsState:
+    """One hand-built copy, repeated `batch` times; apples default to none."""
+    H, W = parse(cfg.map).shape
+    A = len(pos)
+    if apples is None:
+        apples = np.zeros((H, W), dtype=bool)
+    return CommonsState(
+        pos=np.repeat(np.array(pos, dtype=np.int32)[None], batch, axis=0),
+        orient=np.repeat(np.array(orient, dtype=np.int8)[None], batch, axis=0),
+        apples=np.repeat(np.asarray(apples, dtype=bool)[None], batch, axis=0),
+        removed_for=np.zeros((batch, A), dtype=np.int32),
+        beams=np.zeros((batch, H, W), dtype=bool),
+        t=np.zeros(batch, dtype=np.int32),
+    )
+
+
+def act(*a: int, batch: int = 1) -> np.ndarray:
+    return np.repeat(np.array(a)[None], batch, axis=0)
+
+
+RNG = np.random.default_rng
+
+
+def test_moving_into_a_wall_does_not_move():
+    cfg = CommonsConfig(num_agents=1, map=OPEN)
+    s = make_state(cfg, [(1, 1)], [0])  # facing north, wall ahead
+    s2, _, _ = step(cfg, s, act(FORWARD), RNG(0))
+    assert s2.pos[0, 0].tolist() == [1, 1]
+    s3, _, _ = step(cfg, replace(s, orient=np.array([[1]], np.int8)), act(STEP_LEFT), RNG(0))
+    assert s3.pos[0, 0].tolist() == [1, 1]  # facing east, left is north: wall
+
+
+@pytest.mark.parametrize("orient", range(4))
+@pytest.mark.parametrize(
+    "action, quarter_turns", [(FORWARD, 0), (STEP_RIGHT, 1), (BACKWARD, 2), (STEP_LEFT, 3)]
+)
+def test_moves_are_relative_to_orientation(orient, action, quarter_turns):
+    cfg = CommonsConfig(num_agents=1, map=OPEN)
+    s = make_state(cfg, [(5, 4)], [orient])
+    s2, _, _ = step(cfg, s, act(action), RNG(0))
+    expected = np.array([5, 4]) + DIRS[(orient + quarter_turns) % 4]
+    assert s2.pos[0, 0].tolist() == expected.tolist()
+    assert s2.orient[0, 0] == orient
+
+
+@pytest.mark.parametrize("orient", range(4))
+def test_turning_changes_orientation_only(orient):
+    cfg = CommonsConfig(num_agents=1, map=OPEN)
+    s = make_state(cfg, [(5, 4)], [orient])
+    left, _, _ = step(cfg, s, act(TURN_LEFT), RNG(0))
+    right, _, _ = step(cfg, s, act(TURN_RIGHT), RNG(0))
+    assert left.orient[0, 0] == (orient + 3) % 4 and right.orient[0, 0] == (orient + 1) % 4
+    assert left.pos[0, 0].tolist() == right.pos[0, 0].tolist() == [5, 4]
+
+
+def test_eating_an_apple_rewards_and_empties_the_cell():
+    cfg = CommonsConfig(num_agents=2, map=OPEN, regrowth_scale=0.0)
+    apples = np.zeros(parse(OPEN).shape, dtype=bool)
+    apples[4, 4] = True
+    s = make_state(cfg, [(5, 4), (8, 2)], [0, 0], apples)
+    s2, rewards, events = step(cfg, s, act(FORWARD, STAY), RNG(0))
+    assert rewards.tolist() == [[1.0, 0.0]]
+    assert events["apples"].tolist() == [[1, 0]]
+    assert not s2.apples[0, 4, 4]
+
+
+def test_two_agents_into_one_cell_one_wins_and_swaps_are_blocked():
+    cfg = CommonsConfig(num_agents=2, map=OPEN)
+    s = make_state(cfg, [(5, 3), (5, 5)], [1, 3], batch=200)  # facing each other, gap at (5,4)
+    s2, _, _ = step(cfg, s, act(FORWARD, FORWARD, batch=200), RNG(0))
+    winners = (s2.pos == [5, 4]).all(axis=2)  # (B, A)
+    assert (winners.sum(axis=1) == 1).all()
+    assert 50 < winners[:, 0].sum() < 150  # random priority, not always agent 0
+    s = make_state(cfg, [(5, 3), (5, 4)], [1, 3])  # adjacent, facing each other
+    s3, _, _ = step(cfg, s, act(FORWARD, FORWARD), RNG(0))
+    assert s3.pos[0].tolist() == [[5, 3], [5, 4]]
+
+
+def test_following_into_a_vacated_cell_works_unless_the_leader_is_blocked():
+    cfg = CommonsConfig(num_agents=2, map=OPEN)
+    s = make_state(cfg, [(5, 4), (6, 4)], [0, 0])
+    s2, _, _ = step(cfg, s, act(FORWARD, FORWARD), RNG(0))
+    assert s2.pos[0].tolist() == [[4, 4], [5, 4]]
+    s = make_state(cfg, [(1, 4), (2, 4)], [0, 0])  # leader faces the wall
+    s3, _, _ = step(cfg, s, act(FORWARD, FORWARD), RNG(0))
+    assert s3.pos[0].tolist() == [[1, 4], [2, 4]]
+
+
+SPARSE = (
+    "@@@@@@@@@",
+    "@A     P@",
+    "@       @",
+    "@   A   @",
+    "@       @",
+    "@P     A@",
+    "@@@@@@@@@",
+)
+
+
+def test_no_regrowth_without_apples_nearby():
+    cfg = CommonsConfig(num_agents=1, map=SPARSE, regrowth_probs=(0.0, 1.0, 1.0, 1.0))
+    s = replace(reset(cfg, 64, RNG(0)), apples=np.zeros((64, 7, 9), dtype=bool))
+    rng = RNG(1)
+    for _ in range(20):
+        s, _, _ = step(cfg, s, np.full((64, 1), STAY), rng)
+    assert not s.apples.any()
+
+
+BLOCK = (
+    "@@@@@@@",
+    "@P    @",
+    "@ AAA @",
+    "@ AAA @",
+    "@ AAA @",
+    "@    P@",
+    "@@@@@@@",
+)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5])
+@pytest.mark.parametrize("scale", [1.0, 4.0])
+def test_regrowth_rate_matches_config(k, scale):
+    cfg = CommonsConfig(num_agents=1, map=BLOCK, regrowth_scale=scale)
+    B = 20_000
+    apples = np.zeros((7, 7), dtype=bool)
+    ring = [(2, 2), (2, 3), (2, 4), (3, 2), (3, 4), (4, 2), (4, 3), (4, 4)]
+    for r, c in ring[:k]:
+        apples[r, c] = True  # the centre (3, 3) has exactly k apples around it
+    s = make_state(cfg, [(1, 1)], [0], apples, batch=B)
+    s2, _, _ = step(cfg, s, np.full((B, 1), STAY), RNG(k))
+    p = min(cfg.regrowth_probs[min(k, 3)] * scale, 1.0)
+    p_hat = s2.apples[:, 3, 3].mean()
+    assert abs(p_hat - p) <= 4 * np.sqrt(p * (1 - p) / B)
+
+
+BEAM_MAP = (
+    "@@@@@@@@@",
+    "@PP   PP@",
+    "@       @",
+    "@       @",
+    "@       @",
+    "@  @    @",
+    "@       @",
+    "@       @",
+    "@       @",
+    "@       @",
+    "@PP   PP@",
+    "@@@@@@@@@",
+)
+
+
+def test_beam_tags_within_reach_only():
+    cfg = CommonsConfig(num_agents=6, map=BEAM_MAP, beam_length=5, beam_width=3)
+    # shooter at (8, 4) facing north: lanes are columns 3, 4, 5, rows 7 .. 3; wall at (5, 3)
+    shooter, ahead, side, behind, beyond, walled = (8, 4), (4, 4), (7, 5), (9, 4), (2, 4), (3, 3)
+    s = make_state(cfg, [shooter, ahead, side, behind, beyond, walled], [0] * 6)
+    s2, _, events = step(cfg, s, act(FIRE, STAY, STAY, STAY, STAY, STAY), RNG(0))
+    assert events["beams"].tolist() == [[1, 0, 0, 0, 0, 0]]
+    assert events["tagged"].tolist() == [[0, 1, 1, 0, 0, 0]]
+    assert events["removed"].tolist() == [[0, 1, 1, 0, 0, 0]]
+    assert s2.beams[0, 3, 4] and s2.beams[0, 6, 3] and s2.beams[0, 3, 5]
+    assert not s2.beams[0, 2, 4] and not s2.beams[0, 4, 3] and not s2.beams[0, 8, 4]
+
+
+def test_tagged_agent_sits_out_exactly_tag_timeout_steps_then_respawns():
+    T = 4
+    cfg = CommonsConfig(num_agents=2, map=OPEN, tag_timeout=T)
+    s = make_state(cfg, [(5, 4), (3, 4)], [0, 0])
+    rng = RNG(0)
+    s, _, events = step(cfg, s, act(FIRE, STAY), rng)
+    removed, obs_zero = [events["removed"][0, 1]], [not observe(cfg, s)[0, 1].any()]
+    for _ in range(T):
+        s, _, events = step(cfg, s, act(STAY, FORWARD), rng)  # its moves must be ignored
+        removed.append(events["removed"][0, 1])
+        obs_zero.append(not observe(cfg, s)[0, 1].any())
+    assert removed == [1] * T + [0]
+    assert obs_zero == [True] * T + [False]
+    spawns = parse(OPEN).spawns.tolist()
+    assert s.pos[0, 1].tolist() in spawns and s.removed_for[0, 1] == 0
+
+
+def test_no_two_active_agents_share_a_cell():
+    cfg = CommonsConfig(num_agents=4, map=OPEN, tag_timeout=3)
+    rng = RNG(0)
+    s = reset(cfg, 128, rng)
+    walls = parse(OPEN).walls
+    for _ in range(60):
+        s, _, _ = step(cfg, s, rng.integers(0, 8, size=(128, 4)), rng)
+        cell = s.pos[..., 0] * 9 + s.pos[..., 1]
+        same = (cell[:, :, None] == cell[:, None, :]) & s.active[:, :, None] & s.active[:, None]
+        assert (same.sum(axis=2) == s.active).all()
+        assert not walls[s.pos[..., 0], s.pos[..., 1]].any()
+
+
+@pytest.mark.parametrize("orient", range(4))
+def test_observation_rotates_with_the_agent(orient):
+    cfg = CommonsConfig(num_agents=1, map=OPEN, view_radius=3)
+    apples = np.zeros(parse(OPEN).shape, dtype=bool)
+    ahead = np.array([5, 4]) + DIRS[orient]
+    right = np.array([5, 4]) + 2 * DIRS[(orient + 1) % 4]
+    apples[tuple(ahead)] = apples[tuple(right)] = True
+    obs = observe(cfg, make_state(cfg, [(5, 4)], [orient], apples))  # (1, 1, 7, 7, 3)
+    r = cfg.view_radius
+    assert obs.shape == (1, 1, 7, 7, 3) and obs.dtype == np.uint8
+    assert obs[0, 0, r - 1, r].tolist() == list(APPLE_RGB)
+    assert obs[0, 0, r, r + 2].tolist() == list(APPLE_RGB)
+    assert obs[0, 0, r, r].tolist() == list(SELF_RGB)
+    assert (obs[0, 0].reshape(-1, 3) == APPLE_RGB).all(axis=1).sum() == 2
+
+
+def rollout(seed: int, steps: int = 50, batch: int = 4) -> list[np.ndarray]:
+    env = CommonsEnv(CommonsConfig(tag_timeout=3), batch_size=batch, seed=seed)
+    out = [env.reset()]
+    act_rng = RNG(123)
+    for _ in range(steps):
+        res = env.step(act_rng.integers(0, 8, size=(batch, 5)))
+        out += [res.obs, res.rewards, env.state.apples, *res.events.values()]
+    return out
+
+
+def test_same_seed_same_rollout_different_seed_different():
+    a, b, c = rollout(0), rollout(0), rollout(1)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    assert not all(np.array_equal(x, y) for x, y in zip(a, c, strict=True))
+
+
+def test_batched_step_equals_per_copy_step():
+    # one agent and no regrowth: nothing random is left in a step, so copies must agree.
+    cfg = CommonsConfig(num_agents=1, regrowth_scale=0.0)
+    B = 6
+    batch = reset(cfg, B, RNG(0))
+    singles = [
+        CommonsState(*(getattr(batch, f)[i : i + 1] for f in batch.__dataclass_fields__))
+        for i in range(B)
+    ]
+    act_rng = RNG(1)
+    for _ in range(40):
+        a = act_rng.integers(0, 8, size=(B, 1))
+        batch, rew, ev = step(cfg, batch, a, RNG(2))
+        for i in range(B):
+            singles[i], rew_i, ev_i = step(cfg, singles[i], a[i : i + 1], RNG(3))
+            assert np.array_equal(rew[i : i + 1], rew_i)
+            assert all(np.array_equal(ev[k][i : i + 1], ev_i[k]) for k in ev)
+    obs = observe(cfg, batch)
+    for i in range(B):
+        assert np.array_equal(batch.apples[i], singles[i].apples[0])
+        assert np.array_equal(obs[i : i + 1], observe(cfg, singles[i]))
+
+
+def test_env_truncates_every_copy_at_max_steps():
+    env = envs.make("commons", batch_size=3, seed=0, max_steps=3)
+    for t in range(1, 4):
+        res = env.step(np.full((3, 5), STAY))
+        assert res.truncated.tolist() == [t == 3] * 3 and not res.terminated.any()
+    assert res.obs.shape == (3, 5, 15, 15, 3) and res.rewards.dtype == np.float32
+    assert set(res.events) == set(env.event_names)
+
+
+def test_unknown_option_and_unknown_env_are_clear_errors():
+    with pytest.raises(ValueError, match="foo"):
+        envs.make("commons", foo=1)
+    with pytest.raises(KeyError, match="commons"):
+        envs.make("nope")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"num_agents": 0},
+        {"num_agents": 99},
+        {"view_radius": 0},
+        {"max_steps": 0},
+        {"regrowth_probs": (0.0, 0.1, 1.5, 0.2)},
+        {"regrowth_probs": (0.0, 0.1)},
+        {"regrowth_scale": -1.0},
+        {"beam_width": 2},
+        {"tag_timeout": 0},
+        {"map": ("@@@", "@P@", "@@")},
+        {"map": ("@@@", "@X@", "@@@")},
+        {"map": ("@@@", "@P ", "@@@")},
+    ],
+)
+def test_invalid_values_raise_value_error(bad):
+    name = next(iter(bad))
+    with pytest.raises(ValueError, match=name):
+        CommonsConfig(**bad)
+
+
+def test_render_and_save_gif(tmp_path):
+    env = CommonsEnv(CommonsConfig(), batch_size=2, seed=0)
+    frames = [env.render(1)]
+    env.step(np.full((2, 5), FIRE))
+    frames.append(env.render(1))
+    for turn in (TURN_LEFT, TURN_RIGHT):
+        env.step(np.full((2, 5), turn))
+        frames.append(env.render(1))
+    assert not any(np.array_equal(a, b) for a, b in zip(frames, frames[1:], strict=False))
+    H, W = parse(env.cfg.map).shape
+    assert frames[0].shape == (H * 8, W * 8, 3) and frames[0].dtype == np.uint8
+    assert (frames[1] == (255, 255, 0)).all(axis=2).any()  # beams visible
+    path = save_gif(frames, tmp_path / "episode.gif", fps=5)
+    with Image.open(path) as gif:
+        assert gif.n_frames == 4 and gif.size == (W * 8, H * 8)
+    assert render(env.cfg, env.state, 0, scale=4).shape == (H * 4, W * 4, 3)

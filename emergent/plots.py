@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import EngFormatter, NullLocator  # noqa: E402
 
 SOCIAL = ("efficiency", "equality", "sustainability", "peace")
 LABELS = {
@@ -57,12 +58,21 @@ def return_curve(rows: list[dict], path: Path, title: str) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     steps, values = _series(rows, "train", "mean_return")
     if len(steps):
-        ax.plot(steps, values, color=LEARNED, alpha=0.35, lw=1, label="training episodes")
+        ax.plot(
+            steps,
+            values,
+            color=LEARNED,
+            alpha=0.35,
+            lw=1,
+            drawstyle="steps-post",
+            label="training episodes (last 100)",
+        )
     steps, values = _series(rows, "eval", "return", "learned")
     if len(steps):
         ax.plot(steps, values, "o-", color=LEARNED, lw=2, ms=4, label="evaluation (learned)")
     _baseline(ax, rows, "return")
     ax.set(xlabel="agent-steps", ylabel=LABELS["return"], title=title)
+    ax.xaxis.set_major_formatter(EngFormatter(sep=""))
     ax.legend(frameon=False)
     fig.tight_layout()
     fig.savefig(path)
@@ -80,6 +90,7 @@ def social_curves(rows: list[dict], path: Path, title: str) -> None:
         ax.set_title(LABELS[key], fontsize=10)
     for ax in axes[1]:
         ax.set_xlabel("agent-steps")
+        ax.xaxis.set_major_formatter(EngFormatter(sep=""))
     axes[0, 0].legend(frameon=False, fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
@@ -109,7 +120,7 @@ def against_parameter(
     metrics: tuple[str, ...] = ("return", *SOCIAL),
 ) -> None:
     """Final metrics of each grid point against the swept value (learned and random)."""
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 3.2))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.0 * len(metrics), 3.1))
     x = np.array([row["value"] for row in table], dtype=float)
     for ax, metric in zip(axes, metrics, strict=True):
         for policy, color, marker in (("learned", LEARNED, "o-"), ("random", RANDOM, "s--")):
@@ -119,6 +130,8 @@ def against_parameter(
         ax.set_xlabel(key)
         if np.all(x > 0) and x.max() / x.min() > 4:
             ax.set_xscale("log")
+        ax.set_xticks(x, [f"{v:g}" for v in x])
+        ax.xaxis.set_minor_locator(NullLocator())
     axes[0].legend(frameon=False, fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,13 @@ def make_env(cfg: config_mod.ExperimentConfig, batch_size: int, seed: int) -> en
         raise UserError(f"env: {err.args[0] if err.args else err}") from None
 
 
+def check_device(cfg: config_mod.ExperimentConfig) -> None:
+    if cfg.train.device == "cuda" and not torch.cuda.is_available():
+        raise UserError("train.device=cuda, but no CUDA device is visible; use 'auto' or 'cpu'")
+
+
 def make_trainer(cfg: config_mod.ExperimentConfig) -> Any:
+    check_device(cfg)
     options = dataclasses.asdict(cfg.agent.options)
     return agents.make(cfg.agent.kind, seed=cfg.seed, device=cfg.train.device, **options)
 
@@ -63,6 +70,7 @@ def start(
     cfg: config_mod.ExperimentConfig, raw: dict, runs_dir: str | Path, quiet: bool = False
 ) -> Path:
     """Run a new experiment (a single run or a grid); return its run directory."""
+    check_device(cfg)
     run_dir = rundir.create(runs_dir, cfg)
     if cfg.grid:
         return run_grid(cfg, raw, run_dir, quiet)
@@ -121,11 +129,13 @@ def train_run(
         log = run_episodes(eval_env, random_policy(eval_env.action_space.n, rng), hooks.eval_seed)
         hooks.log_eval(0, "random", log)
 
-    previous = signal.signal(signal.SIGINT, hooks.request_stop)
+    in_main = threading.current_thread() is threading.main_thread()  # signals need the main thread
+    previous = signal.signal(signal.SIGINT, hooks.request_stop) if in_main else None
     try:
         trainer.train(env, cfg.train.steps, hooks)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if in_main:
+            signal.signal(signal.SIGINT, previous)
         hooks.close_bar()
     step = trainer.agent_steps
     hooks.save_checkpoint(step)

@@ -63,6 +63,15 @@ def test_bad_config_input_is_one_line_with_status_2(tmp_path, overrides, fragmen
     assert not (tmp_path / "tiny").exists()  # nothing half-made
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_asking_for_cuda_without_a_gpu_is_a_clear_error(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(tiny_raw()))
+    result = emergent("run", str(path), "train.device=cuda", "--runs-dir", str(tmp_path))
+    assert_one_line_error(result, "train.device=cuda", "no CUDA device")
+    assert not (tmp_path / "tiny").exists()
+
+
 def test_missing_config_file_and_missing_run_dir(tmp_path):
     assert_one_line_error(emergent("run", str(tmp_path / "nope.yaml")), "nope.yaml", "not found")
     assert_one_line_error(emergent("run", "--resume", str(tmp_path / "gone")), "gone", "not found")

@@ -26,7 +26,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.vec_env import VecMonitor
 
-from agents.checkpoint import load_safe, save_atomic
+from generative.checkpoint import load_safe, save_atomic
 from agents.hooks import TrainHooks
 from agents.networks import GridCNN
 from envs.adapters.sb3 import SB3VecEnv

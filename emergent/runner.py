@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 import agents
 import envs
-from agents.checkpoint import CheckpointError
+from generative.checkpoint import CheckpointError
 from emergent import config as config_mod
 from emergent import report as report_mod
 from emergent import rundir

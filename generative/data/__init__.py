@@ -1,0 +1,83 @@
+"""Embedded datasets only: 2-D toy densities, scikit-learn's digits, scikit-learn's tables.
+
+`load(name, seed=0) -> Dataset` gives fixed train/val/test splits from the seed. Nothing is
+downloaded: the toys are generated, and the rest ships inside scikit-learn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+DataKind = Literal["continuous", "dequantized", "categorical", "binary"]
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """What a model must know about its data.
+
+    Attributes:
+        name: registry name, e.g. "moons", "digits".
+        shape: one example's shape, e.g. (2,) or (1, 8, 8).
+        kind: "continuous" (real values), "dequantized" (integer levels / levels plus
+            uniform noise, in [0, 1)), "categorical" (integer levels stored as float, values
+            in 0..num_categories-1) or "binary" (0/1).
+        num_categories: levels per dimension for categorical/dequantized data (17 for digits).
+        num_classes: label classes when the data has labels (10 for digits), else None.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    kind: DataKind
+    num_categories: int | None = None
+    num_classes: int | None = None
+
+    @property
+    def dim(self) -> int:
+        """D, the number of dimensions of one example."""
+        out = 1
+        for s in self.shape:
+            out *= s
+        return out
+
+
+@dataclass
+class Dataset:
+    """Fixed splits. x tensors are float32 (N, *info.shape); labels int64 (N,) or None.
+
+    For "dequantized" data the stored values are the integer levels divided by
+    `num_categories` and `dequantize(x, gen)` adds fresh uniform noise in [0, 1/levels) —
+    the training loop calls it on every batch (Theis et al. 2016; Ho et al. 2019).
+    """
+
+    info: DataInfo
+    train: Tensor
+    val: Tensor
+    test: Tensor
+    train_labels: Tensor | None = None
+    val_labels: Tensor | None = None
+    test_labels: Tensor | None = None
+
+    def dequantize(self, x: Tensor, gen: torch.Generator | None = None) -> Tensor:
+        if self.info.kind != "dequantized":
+            return x
+        noise = torch.rand(x.shape, generator=gen, device="cpu").to(x.device)
+        return x + noise / self.info.num_categories
+
+
+LOADERS: dict[str, Callable[..., Dataset]] = {}  # filled below by the data modules
+
+
+def load(name: str, seed: int = 0, **options: object) -> Dataset:
+    """The dataset `name` with splits fixed by `seed`.
+
+    Raises:
+        KeyError: unknown name (the message lists the known ones).
+    """
+    if name not in LOADERS:
+        raise KeyError(f"unknown dataset {name!r}; known: {', '.join(sorted(LOADERS))}")
+    return LOADERS[name](seed=seed, **options)

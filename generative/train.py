@@ -1,0 +1,252 @@
+"""The one training loop for every generative family.
+
+`fit` owns devices, seeding, optimisers (AdamW per parameter group), gradient clipping, the
+EMA of the weights, checkpoints with resume, non-finite-loss detection and the progress bar.
+Models own none of it: they give `loss`, and players (GANs) declare `param_groups`.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+from tqdm import tqdm
+
+from generative.base import GenerativeModel
+from generative.checkpoint import load_safe, save_atomic
+from generative.data import Dataset
+
+FORMAT = "emergent.generative.fit.v1"
+
+
+class NonFiniteLoss(RuntimeError):
+    """Training produced a NaN or infinite loss; the message names the step and the group."""
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Settings of `fit`."""
+
+    steps: int = 5000
+    """Optimisation steps (one step updates every parameter group its `group_steps` times)."""
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    """Max global gradient norm per group; 0 turns clipping off."""
+    ema: float = 0.0
+    """Decay of the exponential moving average of the weights; 0 = no EMA."""
+    lr_schedule: str = "constant"
+    """'constant' or 'cosine' (to 0 over `steps`)."""
+    seed: int = 0
+    device: str = "auto"
+    log_every: int = 100
+    checkpoint_every: int = 0
+    """Steps between checkpoints when a checkpoint path is given; 0 = only at the end."""
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)}; must be at least 1")
+        if not self.lr > 0:
+            raise ValueError(f"lr={self.lr}; must be positive")
+        if self.weight_decay < 0 or self.grad_clip < 0 or self.checkpoint_every < 0:
+            raise ValueError("weight_decay, grad_clip and checkpoint_every must be >= 0")
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"ema={self.ema}; must lie in [0, 1)")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"lr_schedule={self.lr_schedule!r}; allowed: 'constant', 'cosine'")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device={self.device!r}; allowed: 'auto', 'cpu', 'cuda'")
+
+
+@dataclass
+class FitResult:
+    """The trained model, its EMA copy (or the model itself), and the loss history."""
+
+    model: GenerativeModel
+    ema_model: GenerativeModel
+    history: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+    steps: int = 0
+
+    @property
+    def steps_per_s(self) -> float:
+        return self.steps / self.seconds if self.seconds > 0 else float("nan")
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class Batches:
+    """Endless shuffled minibatches of (x, y) from a split, reshuffled every epoch."""
+
+    def __init__(self, x: Tensor, y: Tensor | None, batch_size: int, gen: torch.Generator) -> None:
+        self.x, self.y, self.gen = x, y, gen
+        self.batch_size = min(batch_size, len(x))
+        self._order = torch.empty(0, dtype=torch.long)
+        self._at = 0
+
+    def next(self) -> tuple[Tensor, Tensor | None]:
+        if self._at + self.batch_size > len(self._order):
+            self._order = torch.randperm(len(self.x), generator=self.gen)
+            self._at = 0
+        idx = self._order[self._at : self._at + self.batch_size]
+        self._at += self.batch_size
+        return self.x[idx], (self.y[idx] if self.y is not None else None)
+
+
+def fit(
+    model: GenerativeModel,
+    data: Dataset,
+    cfg: FitConfig,
+    checkpoint: str | Path | None = None,
+    progress: bool = False,
+    on_log: Callable[[dict[str, float]], None] | None = None,
+    description: str = "",
+) -> FitResult:
+    """Train `model` on `data.train` for `cfg.steps` steps.
+
+    With `checkpoint`, training state is saved there atomically every `checkpoint_every`
+    steps and at the end, and an existing file is resumed from (its step is kept).
+
+    Raises:
+        NonFiniteLoss: a loss became NaN or infinite (the message names step and group).
+    """
+    torch.manual_seed(cfg.seed)
+    device = resolve_device(cfg.device)
+    model.to(device)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    batches = Batches(data.train, data.train_labels, cfg.batch_size, gen)
+    groups = model.param_groups()
+    overrides = model.optimizer_options()
+    optimizers = {
+        name: torch.optim.AdamW(
+            params, **{"lr": cfg.lr, "weight_decay": cfg.weight_decay, **overrides.get(name, {})}
+        )
+        for name, params in groups.items()
+    }
+    base_lr = {name: opt.param_groups[0]["lr"] for name, opt in optimizers.items()}
+    ema = _ema_copy(model) if cfg.ema > 0 else None
+    history: list[dict[str, float]] = []
+    start = 0
+    if checkpoint is not None and Path(checkpoint).is_file():
+        start = _restore(Path(checkpoint), model, optimizers, ema, gen)
+        history = []
+
+    model.train()
+    bar = tqdm(
+        total=cfg.steps, initial=start, disable=not progress, desc=description or type(model).__name__,
+        unit="step", dynamic_ncols=True,
+    )
+    sums: dict[str, float] = {}
+    count = 0
+    began = time.perf_counter()
+    for step in range(start, cfg.steps):
+        scale = _lr_scale(cfg, step)
+        for name, opt in optimizers.items():
+            for pg in opt.param_groups:
+                pg["lr"] = base_lr[name] * scale
+        for name, repeats in model.group_steps().items():
+            for _ in range(repeats):
+                x, y = batches.next()
+                x = data.dequantize(x, gen).to(device)
+                y = y.to(device) if y is not None else None
+                out = model.loss(x, y, group=name)
+                loss = out["loss"]
+                if not torch.isfinite(loss):
+                    bar.close()
+                    raise NonFiniteLoss(
+                        f"{type(model).__name__}: loss of group {name!r} became "
+                        f"{loss.item()} at step {step}; lower the learning rate or "
+                        "keep gradient clipping on"
+                    )
+                opt = optimizers[name]
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.grad_clip > 0:
+                    nn.utils.clip_grad_norm_(groups[name], cfg.grad_clip)
+                opt.step()
+                for key, value in out.items():
+                    label = key if len(groups) == 1 else f"{name}/{key}"
+                    sums[label] = sums.get(label, 0.0) + float(value.detach())
+        count += 1
+        if ema is not None:
+            _ema_update(ema, model, cfg.ema)
+        done = step + 1
+        if done % cfg.log_every == 0 or done == cfg.steps:
+            row = {"step": done, **{k: v / count for k, v in sums.items()}}
+            history.append(row)
+            if on_log is not None:
+                on_log(row)
+            main = row.get("loss", next((v for k, v in row.items() if k != "step"), math.nan))
+            bar.set_postfix_str(f"loss {main:.4g}", refresh=False)
+            sums, count = {}, 0
+        bar.update(1)
+        if checkpoint is not None and cfg.checkpoint_every and done % cfg.checkpoint_every == 0:
+            _save(Path(checkpoint), done, model, optimizers, ema, gen)
+    bar.close()
+    seconds = time.perf_counter() - began
+    if checkpoint is not None:
+        _save(Path(checkpoint), cfg.steps, model, optimizers, ema, gen)
+    model.eval()
+    if ema is not None:
+        ema.eval()
+    return FitResult(model, ema if ema is not None else model, history, seconds, cfg.steps - start)
+
+
+def _lr_scale(cfg: FitConfig, step: int) -> float:
+    if cfg.lr_schedule == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * step / cfg.steps))
+    return 1.0
+
+
+def _ema_copy(model: GenerativeModel) -> GenerativeModel:
+    ema = copy.deepcopy(model)
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    return ema
+
+
+@torch.no_grad()
+def _ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    for e, p in zip(ema.parameters(), model.parameters(), strict=True):
+        e.lerp_(p, 1.0 - decay)
+    for e, b in zip(ema.buffers(), model.buffers(), strict=True):
+        e.copy_(b)
+
+
+def _save(path: Path, step: int, model, optimizers, ema, gen: torch.Generator) -> None:
+    save_atomic(
+        {
+            "format": FORMAT,
+            "step": step,
+            "model": model.state_dict(),
+            "optimizers": {k: opt.state_dict() for k, opt in optimizers.items()},
+            "ema": ema.state_dict() if ema is not None else {},
+            "generator": gen.get_state(),
+            "torch_rng": torch.get_rng_state(),
+        },
+        path,
+    )
+
+
+def _restore(path: Path, model, optimizers, ema, gen: torch.Generator) -> int:
+    data = load_safe(path, FORMAT)
+    model.load_state_dict(data["model"])
+    for name, opt in optimizers.items():
+        opt.load_state_dict(data["optimizers"][name])
+    if ema is not None and data["ema"]:
+        ema.load_state_dict(data["ema"])
+    gen.set_state(data["generator"])
+    torch.set_rng_state(data["torch_rng"])
+    return int(data["step"])

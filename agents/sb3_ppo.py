@@ -26,11 +26,11 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.vec_env import VecMonitor
 
-from generative.checkpoint import load_safe, save_atomic
 from agents.hooks import TrainHooks
 from agents.networks import GridCNN
 from envs.adapters.sb3 import SB3VecEnv
 from envs.core import BatchedEnv
+from generative.checkpoint import load_safe, save_atomic
 
 TRAIN_FORMAT = "emergent.sb3_ppo.train.v1"
 POLICY_FORMAT = "emergent.sb3_ppo.policy.v1"

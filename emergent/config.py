@@ -82,10 +82,11 @@ class ExperimentConfig:
     grid: dict[str, tuple] = field(default_factory=dict)
 
 
-TOP_KEYS = ("name", "seed", "env", "agent", "train", "grid")
+TOP_KEYS = ("name", "kind", "seed", "env", "agent", "train", "grid")
+KINDS = ("rl", "generative", "gen_zoo", "pair_curves")
 
 
-def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
+def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Any:
     """Read a YAML experiment file, apply `key=value` overrides, and validate."""
     path = Path(path)
     if not path.is_file():
@@ -121,9 +122,26 @@ def apply_override(raw: dict, item: str) -> None:
     node[parts[-1]] = value
 
 
-def parse(raw: dict) -> ExperimentConfig:
-    """Validate a raw dict (YAML already read) into an `ExperimentConfig`."""
+def parse(raw: dict) -> Any:
+    """Validate a raw dict (YAML already read) into the config of its `kind`.
+
+    kind "rl" (the default) gives an `ExperimentConfig`; the generative kinds give the
+    dataclasses of `emergent.gen_config`.
+    """
+    kind = raw.get("kind", "rl")
+    if kind not in KINDS:
+        raise UserError(f"config: kind {kind!r} is not known; allowed: {', '.join(KINDS)}")
+    if kind != "rl":
+        from emergent import gen_config
+
+        return gen_config.parse(raw)
+    return parse_rl(raw)
+
+
+def parse_rl(raw: dict) -> ExperimentConfig:
+    """Validate a raw reinforcement-learning experiment into an `ExperimentConfig`."""
     raw = dict(raw)
+    raw.pop("kind", None)
     check_keys(raw, TOP_KEYS, "")
     if "name" not in raw:
         raise UserError("config: missing key 'name' (the experiment's name, used for runs/<name>/)")
@@ -197,23 +215,27 @@ def grid_points(raw: dict, cfg: ExperimentConfig) -> list[tuple[str, Any, Experi
     return points
 
 
-def to_dict(cfg: ExperimentConfig) -> dict:
+def to_dict(cfg: Any) -> dict:
     """The resolved config as plain YAML-ready data (what `config.yaml` holds)."""
+    if not isinstance(cfg, ExperimentConfig):
+        from emergent import gen_config
+
+        return gen_config.to_dict(cfg)
     return {
         "name": cfg.name,
         "seed": cfg.seed,
-        "env": {"name": cfg.env.name, **_plain(dataclasses.asdict(cfg.env.options))},
-        "agent": {"kind": cfg.agent.kind, **_plain(dataclasses.asdict(cfg.agent.options))},
-        "train": _plain(dataclasses.asdict(cfg.train)),
+        "env": {"name": cfg.env.name, **plain(dataclasses.asdict(cfg.env.options))},
+        "agent": {"kind": cfg.agent.kind, **plain(dataclasses.asdict(cfg.agent.options))},
+        "train": plain(dataclasses.asdict(cfg.train)),
         **({"grid": {k: list(v) for k, v in cfg.grid.items()}} if cfg.grid else {}),
     }
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from emergent import plots, rundir
+from emergent.config import ExperimentConfig
 from emergent.errors import UserError
 from emergent.logger import read_rows
 from emergent.rollout import EpisodeLog
@@ -39,6 +40,10 @@ def build(run_dir: str | Path) -> Path:
     """Write plots and report.md for a run (or a grid of runs); return the report's path."""
     run_dir = Path(run_dir)
     raw, cfg = rundir.read_config(run_dir)
+    if not isinstance(cfg, ExperimentConfig):
+        from emergent import gen_report
+
+        return gen_report.build(run_dir, cfg)
     (run_dir / "plots").mkdir(exist_ok=True)
     text = grid_report(run_dir, raw, cfg) if cfg.grid else single_report(run_dir, cfg)
     path = run_dir / "report.md"

@@ -27,7 +27,6 @@ from tqdm import tqdm
 
 import agents
 import envs
-from generative.checkpoint import CheckpointError
 from emergent import config as config_mod
 from emergent import report as report_mod
 from emergent import rundir
@@ -35,6 +34,7 @@ from emergent.errors import UserError
 from emergent.logger import MetricsLogger
 from emergent.metrics import social_outcomes
 from emergent.rollout import EpisodeLog, random_policy, run_episodes
+from generative.checkpoint import CheckpointError
 
 EVAL_SEED_OFFSET = 7919  # evaluation worlds are seeded apart from the training worlds
 
@@ -69,7 +69,10 @@ def make_trainer(cfg: config_mod.ExperimentConfig) -> Any:
 def start(
     cfg: config_mod.ExperimentConfig, raw: dict, runs_dir: str | Path, quiet: bool = False
 ) -> Path:
-    """Run a new experiment (a single run or a grid); return its run directory."""
+    """Run a new experiment (a single run, a grid, or a generative kind); return its run dir."""
+    if not isinstance(cfg, config_mod.ExperimentConfig):
+        run_dir = rundir.create(runs_dir, cfg)
+        return run_generative_kind(cfg, run_dir, quiet)
     check_device(cfg)
     run_dir = rundir.create(runs_dir, cfg)
     if cfg.grid:
@@ -81,9 +84,24 @@ def resume(run_dir: str | Path, quiet: bool = False) -> Path:
     """Continue an interrupted run (or grid) from its last checkpoint."""
     run_dir = Path(run_dir)
     raw, cfg = rundir.read_config(run_dir)
+    if not isinstance(cfg, config_mod.ExperimentConfig):
+        if rundir.read_state(run_dir).get("status") == "done":
+            raise UserError(f"run {str(run_dir)!r} already finished; start a new run instead")
+        return run_generative_kind(cfg, run_dir, quiet)
     if cfg.grid:
         return run_grid(cfg, raw, run_dir, quiet)
     return train_run(cfg, run_dir, resume=True, quiet=quiet)
+
+
+def run_generative_kind(cfg: Any, run_dir: Path, quiet: bool) -> Path:
+    """Generative experiments stop at Ctrl-C with their last checkpoint kept."""
+    from emergent import gen_runner
+
+    try:
+        return gen_runner.run(cfg, run_dir, quiet)
+    except KeyboardInterrupt:
+        rundir.write_state(run_dir, status="interrupted")
+        raise Interrupted(run_dir) from None
 
 
 def run_grid(cfg: config_mod.ExperimentConfig, raw: dict, run_dir: Path, quiet: bool) -> Path:

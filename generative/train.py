@@ -145,8 +145,12 @@ def fit(
 
     model.train()
     bar = tqdm(
-        total=cfg.steps, initial=start, disable=not progress, desc=description or type(model).__name__,
-        unit="step", dynamic_ncols=True,
+        total=cfg.steps,
+        initial=start,
+        disable=not progress,
+        desc=description or type(model).__name__,
+        unit="step",
+        dynamic_ncols=True,
     )
     sums: dict[str, float] = {}
     count = 0

@@ -69,9 +69,6 @@ class Dataset:
         return x + noise / self.info.num_categories
 
 
-LOADERS: dict[str, Callable[..., Dataset]] = {}  # filled below by the data modules
-
-
 def load(name: str, seed: int = 0, **options: object) -> Dataset:
     """The dataset `name` with splits fixed by `seed`.
 
@@ -81,3 +78,22 @@ def load(name: str, seed: int = 0, **options: object) -> Dataset:
     if name not in LOADERS:
         raise KeyError(f"unknown dataset {name!r}; known: {', '.join(sorted(LOADERS))}")
     return LOADERS[name](seed=seed, **options)
+
+
+# The loaders need DataInfo and Dataset defined above, hence imports at the bottom.
+from generative.data import digits, tabular, toys  # noqa: E402
+
+LOADERS: dict[str, Callable[..., Dataset]] = {
+    "moons": toys.load_moons,
+    "ring8": toys.load_ring8,
+    "grid25": toys.load_grid25,
+    "swissroll": toys.load_swissroll,
+    "checkerboard": toys.load_checkerboard,
+    "digits": digits.load_digits,
+    "digits_continuous": digits.load_digits_continuous,
+    "breast_cancer": tabular.load_breast_cancer,
+    "wine": tabular.load_wine,
+    "iris": tabular.load_iris,
+    "digits_tabular": tabular.load_digits_tabular,
+    "digits_binary": tabular.load_digits_binary,
+}

@@ -91,7 +91,13 @@ def test_run_writes_everything_a_report_needs_and_checkpoint_errors_are_clear(
     for name in ("return.png", "social.png", "episode_frames.png"):
         assert (run_dir / "plots" / name).stat().st_size > 5_000
     assert (run_dir / "episodes" / "final.gif").is_file()
-    assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir / "tensorboard"))
+    events.Reload()
+    assert {"eval_learned/return", "eval_random/peace", "train/steps_per_s"} <= set(
+        events.Tags()["scalars"]
+    )
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     evals = [r for r in rows if r["kind"] == "eval"]
     assert {r["policy"] for r in evals} == {"random", "learned"}

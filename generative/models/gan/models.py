@@ -56,6 +56,10 @@ class GANConfig:
     """Adam (beta1, beta2) of both players."""
     critic_steps: int = 1
     """Discriminator updates per generator update."""
+    standardize: bool = True
+    """For real-valued data, let both players work in standardised units: the first batch
+    seen fixes a per-feature shift and scale (ActNorm-style data-dependent initialisation,
+    Kingma & Dhariwal 2018), D sees (x - shift) / scale and samples are shift + scale G(z)."""
 
     def __post_init__(self) -> None:
         for name in ("latent_dim", "hidden", "depth", "critic_steps"):
@@ -137,6 +141,9 @@ class GAN(GenerativeModel):
         self.discriminator = Discriminator(
             info.dim * self.pac, self.cfg.hidden, self.cfg.depth, spectral=self.spectral
         )
+        self.register_buffer("shift", torch.zeros(info.dim))
+        self.register_buffer("scale", torch.ones(info.dim))
+        self.register_buffer("standardized", torch.tensor(False))
 
     @property
     def pac(self) -> int:
@@ -176,7 +183,7 @@ class GAN(GenerativeModel):
             raise ValueError(f"group={group!r}; allowed: {', '.join(GROUPS)}")
         if len(x) < self.pac:
             raise ValueError(f"batch of {len(x)}; pac={self.pac} needs at least {self.pac}")
-        real = self.to_unit(x).flatten(1)  # (B, D)
+        real = self.to_unit(x)  # (B, D)
         z = torch.randn(len(real), self.cfg.latent_dim, device=real.device)  # (B, d_z)
         if group == "discriminator":
             with torch.no_grad():
@@ -202,10 +209,23 @@ class GAN(GenerativeModel):
         return {"loss": losses.generator_nonsaturating(d_fake), "d_fake": d_fake.mean().detach()}
 
     def to_unit(self, x: Tensor) -> Tensor:
-        """Data as D sees it: categorical levels l become (l + u) / K, u ~ U[0, 1)."""
+        """(B, *shape) data -> (B, D) as D sees it.
+
+        Categorical levels l become (l + u) / K, u ~ U[0, 1); real values are standardised
+        (see `GANConfig.standardize`; the first call fixes the shift and scale).
+        """
+        x = x.flatten(1)
         if self.info.kind == "categorical":
             return (x + torch.rand_like(x)) / self.info.num_categories
-        return x
+        if self.info.kind != "continuous" or not self.cfg.standardize:
+            return x
+        if not self.standardized:
+            with torch.no_grad():
+                std = x.std(0) if len(x) > 1 else torch.ones_like(self.scale)
+                self.shift.copy_(x.mean(0))
+                self.scale.copy_(std.clamp_min(1e-6))
+                self.standardized.fill_(True)
+        return (x - self.shift) / self.scale
 
     @torch.no_grad()
     def sample(
@@ -221,7 +241,9 @@ class GAN(GenerativeModel):
         device = gen.device if gen is not None else self.device
         z = torch.randn(n, self.cfg.latent_dim, generator=gen, device=device)
         out = self.generator(z.to(self.device))  # (n, D)
-        if self.info.kind == "categorical":
+        if self.info.kind == "continuous":
+            out = self.shift + self.scale * out
+        elif self.info.kind == "categorical":
             k = self.info.num_categories
             out = torch.clamp(torch.floor(out * k), 0, k - 1)
         elif self.info.kind == "binary":

@@ -369,8 +369,8 @@ def reconstruction_lines(table: dict) -> list[str]:
 
 FAMILIES = {
     "gan": ("gan", "wgan_gp", "sngan_r1", "pacgan"),
-    "likelihood": ("vae", "realnvp", "maf"),
-    "flow": ("realnvp", "maf"),
+    "likelihood": ("vae", "realnvp", "maf", "nsf"),
+    "flow": ("realnvp", "maf", "nsf"),
 }
 
 

@@ -55,6 +55,7 @@ FAMILY_KINDS: dict[str, tuple[str, ...]] = {
     "pacgan": ("continuous", "dequantized"),
     "realnvp": ("continuous", "dequantized"),
     "maf": ("continuous", "dequantized"),
+    "nsf": ("continuous", "dequantized"),
     "ebm": ("continuous", "dequantized"),
 }
 """The data kinds each family models."""

@@ -12,8 +12,11 @@ from emergent.errors import UserError
 
 def test_generative_configs_validate_and_round_trip():
     raw = {
-        "name": "flow", "kind": "generative", "seed": 1,
-        "model": {"name": "realnvp"}, "data": {"name": "moons"},
+        "name": "flow",
+        "kind": "generative",
+        "seed": 1,
+        "model": {"name": "realnvp"},
+        "data": {"name": "moons"},
         "train": {"steps": 10, "batch_size": 64},
     }
     cfg = config.parse(raw)
@@ -24,18 +27,33 @@ def test_generative_configs_validate_and_round_trip():
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ({"kind": "generative", "model": {"name": "glow"}, "data": {"name": "moons"}},
-         "unknown model 'glow'"),
-        ({"kind": "generative", "model": {"name": "vae"}, "data": {"name": "mnist"}},
-         "unknown dataset 'mnist'"),
-        ({"kind": "generative", "model": {"name": "vae", "latnt": 3}, "data": {"name": "moons"}},
-         "unknown key 'model.latnt'"),
-        ({"kind": "generative", "model": {"name": "vae"}, "data": {"name": "moons"},
-          "train": {"lr": -1}}, "lr=-1"),
+        (
+            {"kind": "generative", "model": {"name": "glow"}, "data": {"name": "moons"}},
+            "unknown model 'glow'",
+        ),
+        (
+            {"kind": "generative", "model": {"name": "vae"}, "data": {"name": "mnist"}},
+            "unknown dataset 'mnist'",
+        ),
+        (
+            {"kind": "generative", "model": {"name": "vae", "latnt": 3}, "data": {"name": "moons"}},
+            "unknown key 'model.latnt'",
+        ),
+        (
+            {
+                "kind": "generative",
+                "model": {"name": "vae"},
+                "data": {"name": "moons"},
+                "train": {"lr": -1},
+            },
+            "lr=-1",
+        ),
         ({"kind": "pair_curves", "datasets": ["wine"], "seeds": 1}, "seeds=1"),
         ({"kind": "pair_curves", "datasets": ["cifar"]}, "unknown dataset 'cifar'"),
-        ({"kind": "gen_zoo", "datasets": ["moons"], "models": {"a": {"model": "nope"}}},
-         "unknown model 'nope'"),
+        (
+            {"kind": "gen_zoo", "datasets": ["moons"], "models": {"a": {"model": "nope"}}},
+            "unknown model 'nope'",
+        ),
         ({"kind": "diffusion"}, "kind 'diffusion' is not known"),
     ],
 )
@@ -47,10 +65,15 @@ def test_bad_generative_configs_are_one_line_errors(raw, expected):
 
 @pytest.mark.slow
 def test_pair_learning_curves_run_writes_curves_and_report(tmp_path):
-    cfg = config.parse({
-        "name": "pair", "kind": "pair_curves", "datasets": ["iris", "digits_binary"],
-        "sizes": [10, 40], "seeds": 2,
-    })
+    cfg = config.parse(
+        {
+            "name": "pair",
+            "kind": "pair_curves",
+            "datasets": ["iris", "digits_binary"],
+            "sizes": [10, 40],
+            "seeds": 2,
+        }
+    )
     run_dir = runner.start(cfg, config.to_dict(cfg), tmp_path, quiet=True)
     result = json.loads((run_dir / "pair" / "digits_binary.json").read_text())
     assert set(result["summary"]) == {"nb", "lr", "nb_mismatched"}
@@ -64,28 +87,49 @@ def test_pair_learning_curves_run_writes_curves_and_report(tmp_path):
 
 @pytest.mark.slow
 def test_single_generative_run_and_a_tiny_zoo(tmp_path):
-    single = config.parse({
-        "name": "flow", "kind": "generative", "model": {"name": "realnvp"},
-        "data": {"name": "moons", "n_train": 2000, "n_val": 500, "n_test": 500},
-        "train": {"steps": 30, "batch_size": 128, "log_every": 10}, "eval": {"samples": 500},
-    })
+    single = config.parse(
+        {
+            "name": "flow",
+            "kind": "generative",
+            "model": {"name": "realnvp"},
+            "data": {"name": "moons", "n_train": 2000, "n_val": 500, "n_test": 500},
+            "train": {"steps": 30, "batch_size": 128, "log_every": 10},
+            "eval": {"samples": 500},
+        }
+    )
     run_dir = runner.start(single, config.to_dict(single), tmp_path, quiet=True)
     text = (run_dir / "report.md").read_text()
     assert "KL(data ‖ model)" in text and (run_dir / "plots" / "samples.png").is_file()
     assert (run_dir / "checkpoints" / "fit.pt").is_file()
 
-    zoo = config.parse({
-        "name": "zoo", "kind": "gen_zoo", "seeds": 1, "datasets": ["moons", "digits"],
-        "models": {"nb": {"model": "categorical_nb"}, "flow": {"model": "realnvp"},
-                   "vae": {"model": "vae", "latent_dim": 4, "hidden": [32]},
-                   "gan": {"model": "gan", "lr": 2e-4}},
-        "train": {"steps": 20, "batch_size": 64}, "eval": {"samples": 300, "iwae_k": 5},
-        "code_sizes": [2],
-    })
+    zoo = config.parse(
+        {
+            "name": "zoo",
+            "kind": "gen_zoo",
+            "seeds": 1,
+            "datasets": ["moons", "digits"],
+            "models": {
+                "nb": {"model": "categorical_nb"},
+                "flow": {"model": "realnvp"},
+                "vae": {"model": "vae", "latent_dim": 4, "hidden": [32]},
+                "gan": {"model": "gan", "lr": 2e-4},
+            },
+            "train": {"steps": 20, "batch_size": 64},
+            "eval": {"samples": 300, "iwae_k": 5},
+            "code_sizes": [2],
+        }
+    )
     run_dir = runner.start(zoo, config.to_dict(zoo), tmp_path, quiet=True)
     results = {(p.parts[-4], p.parts[-3]) for p in (run_dir / "cells").glob("*/*/*/result.json")}
-    assert results == {("moons", "flow"), ("moons", "vae"), ("moons", "gan"),
-                       ("digits", "nb"), ("digits", "flow"), ("digits", "vae"), ("digits", "gan")}
+    assert results == {
+        ("moons", "flow"),
+        ("moons", "vae"),
+        ("moons", "gan"),
+        ("digits", "nb"),
+        ("digits", "flow"),
+        ("digits", "vae"),
+        ("digits", "gan"),
+    }
     text = (run_dir / "report.md").read_text()
     assert "## moons" in text and "## digits" in text and "Autoencoders against PCA" in text
     assert "lecture's claims" in text

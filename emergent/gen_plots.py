@@ -26,8 +26,7 @@ def tile(images: np.ndarray, cols: int) -> np.ndarray:
 def image_panels(panels: dict[str, np.ndarray], path: Path, title: str, cols: int = 8) -> None:
     """Side-by-side sample grids: {label: (N, H, W) images scaled to [0, 1]}."""
     fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 2.9), squeeze=False)
-    cmap = plt.get_cmap("gray_r").copy()
-    cmap.set_bad("#e8e8e8")
+    cmap = plt.get_cmap("gray_r").with_extremes(bad="#e8e8e8")
     for ax, (label, images) in zip(axes[0], panels.items(), strict=True):
         ax.imshow(
             tile(np.clip(images, 0, 1), cols),

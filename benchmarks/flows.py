@@ -35,7 +35,7 @@ import zuko
 from torch import Tensor
 
 from generative.base import GenerativeModel
-from generative.data import DataInfo, load
+from generative.data import DataInfo, Dataset, load
 from generative.models.flows import MAF, NSF, MAFConfig, NSFConfig, RealNVP, RealNVPConfig
 from generative.train import FitConfig, fit
 
@@ -87,7 +87,7 @@ def models(
     }
 
 
-def train_and_score(model: GenerativeModel, data, cfg: FitConfig) -> dict:
+def train_and_score(model: GenerativeModel, data: Dataset, cfg: FitConfig) -> dict:
     """Train with `fit`; return the test NLL (nats) and training steps per second."""
     cpu = time.process_time()
     result = fit(model, data, cfg)
@@ -112,7 +112,7 @@ def git_sha() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=2000, help="training steps per model")
+    parser.add_argument("--steps", type=int, default=1500, help="training steps per model")
     parser.add_argument("--layers", type=int, default=5, help="flow layers (both libraries)")
     parser.add_argument("--hidden", type=int, nargs="+", default=[64, 64], help="MLP widths")
     parser.add_argument("--batch-size", type=int, default=256)
@@ -122,6 +122,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
+    torch.manual_seed(0)  # the models' initial weights
     data = load("moons", seed=0)
     cfg = FitConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, lr_schedule="cosine",

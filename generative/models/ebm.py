@@ -48,16 +48,16 @@ class EBMConfig:
     """Hidden widths of the energy MLP E: R^D -> R."""
     activation: str = "silu"
     """Activation of E; smooth ones give smooth Langevin gradients."""
-    alpha: float = 0.1
+    alpha: float = 0.01
     """Weight of the energy-magnitude regulariser alpha * mean(E(x+)^2 + E(x-)^2)."""
-    sgld_steps: int = 20
+    sgld_steps: int = 30
     """Langevin steps per training negative batch."""
-    step_size: float = 0.01
+    step_size: float = 0.005
     """epsilon: the drift is -(epsilon / 2) grad E."""
     noise: float | None = None
     """sigma, the Langevin noise scale; None = sqrt(step_size) (exact Langevin)."""
-    buffer_size: int = 10000
-    """Replay buffer entries."""
+    buffer_size: int = 1000
+    """Replay buffer entries (with batch 512 each chain is advanced every other step)."""
     reinit_prob: float = 0.05
     """Chance that a chain restarts from uniform noise over the box instead of the buffer."""
     sample_steps: int = 100

@@ -13,7 +13,7 @@ from generative.models.ebm import EBM, EBMConfig, sgld
 from generative.train import FitConfig, fit
 
 TOY = DataInfo("toy", (2,), "continuous")
-SMALL = EBMConfig(hidden=(32, 32), sgld_steps=10, buffer_size=512, grid_size=64)
+SMALL = EBMConfig(hidden=(32, 32), alpha=0.1, sgld_steps=10, buffer_size=512, grid_size=64)
 
 
 @pytest.fixture(autouse=True, scope="module")

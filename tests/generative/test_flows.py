@@ -107,8 +107,8 @@ def grid_2d(low: float, high: float, n: int) -> tuple[torch.Tensor, float]:
 
 @pytest.mark.parametrize("name", FAMILIES)
 def test_density_integrates_to_one_in_2d(name: str) -> None:
-    model = perturbed(name, DataInfo("toy", (2,), "continuous"), scale=0.1)
-    grid, cell = grid_2d(-12.0, 12.0, 400)
+    model = perturbed(name, DataInfo("toy", (2,), "continuous"), scale=0.05)
+    grid, cell = grid_2d(-20.0, 20.0, 500)
     with torch.no_grad():
         mass = (model.log_prob(grid).exp() * cell).sum().item()
     assert mass == pytest.approx(1.0, abs=2e-3)
@@ -117,8 +117,8 @@ def test_density_integrates_to_one_in_2d(name: str) -> None:
 @pytest.mark.parametrize("name", FAMILIES)
 def test_sample_mean_matches_density_mean(name: str) -> None:
     """Sampling inverts the density: sample mean ~ integral of x p(x) dx (4 sigma band)."""
-    model = perturbed(name, DataInfo("toy", (2,), "continuous"), scale=0.1)
-    grid, cell = grid_2d(-12.0, 12.0, 400)
+    model = perturbed(name, DataInfo("toy", (2,), "continuous"), scale=0.05)
+    grid, cell = grid_2d(-20.0, 20.0, 500)
     with torch.no_grad():
         weights = model.log_prob(grid).exp() * cell  # (G,)
     mean = (weights[:, None] * grid).sum(0) / weights.sum()

@@ -17,6 +17,8 @@ References:
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -24,21 +26,10 @@ from torch import Tensor, nn
 from generative.models.flows import spline
 from generative.models.layers import ACTIVATIONS, mlp
 
-OUTPUT_INIT_SCALE = 0.01
-"""Factor on the default init of each conditioner's last layer: every layer starts near the
-identity (stable deep stacks) while every parameter still gets a gradient at step 0."""
-
 
 def soft_clamp(s: Tensor, bound: float) -> Tensor:
     """Smoothly bound log-scales to (-bound, bound): s -> bound * tanh(s / bound)."""
     return bound * torch.tanh(s / bound)
-
-
-def _shrink_last(net: nn.Module) -> None:
-    last = [m for m in net.modules() if isinstance(m, nn.Linear)][-1]
-    with torch.no_grad():
-        last.weight.mul_(OUTPUT_INIT_SCALE)
-        last.bias.mul_(OUTPUT_INIT_SCALE)
 
 
 class ActNorm(nn.Module):
@@ -89,7 +80,7 @@ class Permutation(nn.Module):
         return z[:, self.inverse_perm]
 
 
-class Coupling(nn.Module):
+class Coupling(nn.Module, ABC):
     """A coupling layer (Dinh et al. 2017), data -> base direction; subclasses pick the map.
 
     The dimensions split at `split` into x[:, :split] and x[:, split:]; a is the half that
@@ -109,11 +100,10 @@ class Coupling(nn.Module):
         self.split, self.keep_first = split, keep_first
         kept = split if keep_first else dim - split
         self.net = mlp(kept, hidden, self.params_per_dim * (dim - kept), activation)
-        _shrink_last(self.net)
 
+    @abstractmethod
     def transform(self, x_b: Tensor, theta: Tensor, inverse: bool) -> tuple[Tensor, Tensor]:
         """tau (or its inverse) on x_b (B, D_b) given theta (B, P * D_b); (B, D_b), (B,)."""
-        raise NotImplementedError
 
     def _halves(self, x: Tensor) -> tuple[Tensor, Tensor]:
         first, second = x[:, : self.split], x[:, self.split :]
@@ -226,7 +216,6 @@ class MADE(nn.Module):
         m_out = (order + 1).repeat(outputs)  # (outputs * D,)
         layers.append(MaskedLinear(m_out[:, None] > degrees[-1][None, :]))
         self.net = nn.Sequential(*layers)
-        _shrink_last(self.net)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)

@@ -205,6 +205,8 @@ def test_configs_reject_bad_values() -> None:
         MAFConfig(logit_alpha=0.5)
     with pytest.raises(ValueError, match="clamp=0"):
         MAFConfig(clamp=0)
+    with pytest.raises(ValueError, match="actnorm='always'"):
+        NSFConfig(actnorm="always")
     with pytest.raises(ValueError, match=r"hidden=\(\)"):
         RealNVPConfig(hidden=())
 

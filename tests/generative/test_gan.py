@@ -11,10 +11,12 @@ from torch import nn
 from generative.data import DataInfo, Dataset
 from generative.models.gan import (
     GAN,
+    GANR1,
     MODELS,
     SNGANR1,
     WGANGP,
     GANConfig,
+    GANR1Config,
     PacGAN,
     PacGANConfig,
     SNGANR1Config,
@@ -56,7 +58,7 @@ def test_losses_are_finite_with_expected_diagnostics(name: str) -> None:
     d = model.loss(x, group="discriminator")
     g = model.loss(x, group="generator")
     assert {"loss", "d_real", "d_fake"} <= d.keys() and {"loss", "d_fake"} <= g.keys()
-    extra = {"wgan_gp": "gp", "sngan_r1": "r1"}.get(name)
+    extra = {"wgan_gp": "gp", "sngan_r1": "r1", "gan_r1": "r1"}.get(name)
     if extra:
         assert d[extra] >= 0
     for value in (*d.values(), *g.values()):
@@ -253,6 +255,7 @@ def test_no_likelihood_and_unknown_group() -> None:
         (GANConfig, "lr_generator", 0.0),
         (GANConfig, "betas", (0.5, 1.0)),
         (WGANGPConfig, "gp_weight", -1.0),
+        (GANR1Config, "r1_weight", -0.1),
         (SNGANR1Config, "r1_weight", -0.1),
         (PacGANConfig, "pac", 0),
     ],
@@ -265,7 +268,8 @@ def test_configs_reject_bad_values(config_cls, field: str, value: object) -> Non
 def test_default_configs_and_classes_match() -> None:
     assert isinstance(GAN(FLAT).cfg, GANConfig)
     assert WGANGP(FLAT).cfg.critic_steps == 5 and WGANGP(FLAT).cfg.gp_weight == 10.0
-    assert SNGANR1(FLAT).spectral and PacGAN(FLAT).pac == PacGANConfig().pac
+    assert SNGANR1(FLAT).spectral and not GANR1(FLAT).spectral and not GAN(FLAT).spectral
+    assert PacGAN(FLAT).pac == PacGANConfig().pac and GAN(FLAT).pac == 1
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -277,7 +281,7 @@ def test_fit_moves_samples_toward_a_gaussian(name: str) -> None:
     model = build(name, hidden=32, lr_discriminator=2e-3, lr_generator=2e-3, standardize=False)
     gen = torch.Generator().manual_seed(0)
     before = (model.eval().sample(1000, gen=gen).mean(0) - mean).norm()
-    steps = {"gan": 200, "pacgan": 200, "sngan_r1": 100, "wgan_gp": 100}[name]
+    steps = {"gan": 200, "gan_r1": 200, "pacgan": 200, "sngan_r1": 100, "wgan_gp": 100}[name]
     result = fit(model, data, FitConfig(steps=steps, batch_size=64, device="cpu", log_every=50))
     after = (result.model.sample(1000, gen=gen).mean(0) - mean).norm()
     assert before > 3.0  # samples start near the origin, 3.6 away

@@ -28,6 +28,16 @@ from generative.data import DataInfo
 FLOW_KINDS = ("continuous", "dequantized")
 
 
+ACTNORM = ("every", "input", "none")
+"""Where flows put ActNorm layers: before every layer, once at the input, or nowhere."""
+
+
+def check_actnorm(actnorm: str) -> None:
+    """Raise a one-line ValueError unless `actnorm` is one of `ACTNORM`."""
+    if actnorm not in ACTNORM:
+        raise ValueError(f"actnorm={actnorm!r}; allowed: {', '.join(ACTNORM)}")
+
+
 def check_logit_alpha(alpha: float) -> None:
     """Raise a one-line ValueError unless 0 <= alpha < 0.5."""
     if not 0.0 <= alpha < 0.5:
@@ -84,16 +94,17 @@ class Flow(GenerativeModel):
             z: (B, D) base coordinates; log_det: (B,).
         """
         h = x.flatten(1)  # (B, D)
-        log_det = torch.zeros(len(h), device=h.device, dtype=h.dtype)
+        log_det: Tensor | None = None
         alpha = self.logit_alpha
         if alpha > 0:
             s = alpha + (1 - 2 * alpha) * h
-            h = torch.log(s) - torch.log1p(-s)
-            log_det = log_det + (math.log(1 - 2 * alpha) - torch.log(s) - torch.log1p(-s)).sum(-1)
+            log_s, log_1ms = torch.log(s), torch.log1p(-s)
+            h = log_s - log_1ms
+            log_det = (math.log(1 - 2 * alpha) - log_s - log_1ms).sum(-1)
         for layer in self.layers:
             h, layer_log_det = layer(h)
-            log_det = log_det + layer_log_det
-        return h, log_det
+            log_det = layer_log_det if log_det is None else log_det + layer_log_det
+        return h, log_det.expand(len(h))
 
     def from_base(self, z: Tensor) -> Tensor:
         """x = f^{-1}(z): (B, D) base coordinates -> (B, *info.shape) data."""

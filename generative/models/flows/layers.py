@@ -28,8 +28,11 @@ from generative.models.layers import ACTIVATIONS, mlp
 
 
 def soft_clamp(s: Tensor, bound: float) -> Tensor:
-    """Smoothly bound log-scales to (-bound, bound): s -> bound * tanh(s / bound)."""
-    return bound * torch.tanh(s / bound)
+    """Smoothly bound log-scales to (-|bound|, |bound|): s -> bound * tanh(s / bound).
+
+    A negative `bound` returns the negated clamp, -|bound| tanh(s / |bound|), for free.
+    """
+    return torch.tanh(s / abs(bound)) * bound
 
 
 class ActNorm(nn.Module):
@@ -39,7 +42,8 @@ class ActNorm(nn.Module):
 
     log_scale and shift are set from the first training batch that passes through (so that
     batch leaves with zero mean and unit variance) and trained afterwards; the `initialized`
-    flag is a buffer, so checkpoints keep it.
+    flag is a buffer, so checkpoints keep it. (An EMA copy taken before that first batch starts
+    from the identity and catches up at the EMA's own rate.)
     """
 
     def __init__(self, dim: int) -> None:
@@ -237,17 +241,17 @@ class MaskedAffineAutoregressive(nn.Module):
         self.made = MADE(order, hidden, activation, outputs=2)
         self.clamp = clamp
 
-    def _shift_log_scale(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def _shift_neg_log_scale(self, x: Tensor) -> tuple[Tensor, Tensor]:
         mu, alpha = self.made(x).chunk(2, dim=-1)  # (B, D) each
-        return mu, soft_clamp(alpha, self.clamp)
+        return mu, soft_clamp(alpha, -self.clamp)  # -alpha, soft-clamped
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        mu, alpha = self._shift_log_scale(x)
-        return (x - mu) * torch.exp(-alpha), -alpha.sum(-1)
+        mu, neg_alpha = self._shift_neg_log_scale(x)
+        return (x - mu) * torch.exp(neg_alpha), neg_alpha.sum(-1)
 
     def inverse(self, u: Tensor) -> Tensor:
         x = torch.zeros_like(u)
         for _ in range(u.shape[1]):  # pass k fixes the k-th dimension in the order
-            mu, alpha = self._shift_log_scale(x)
-            x = u * torch.exp(alpha) + mu
+            mu, neg_alpha = self._shift_neg_log_scale(x)
+            x = u / torch.exp(neg_alpha) + mu
         return x

@@ -17,6 +17,7 @@ from torch import nn
 from generative.data import DataInfo
 from generative.models.flows.base import (
     Flow,
+    check_actnorm,
     check_hidden,
     check_logit_alpha,
     check_positive,
@@ -31,7 +32,7 @@ ORDERS = ("reverse", "random")
 class MAFConfig:
     """Settings of `MAF`."""
 
-    num_layers: int = 5
+    num_layers: int = 8
     """Autoregressive layers K."""
     hidden: tuple[int, ...] = (64, 64)
     """Hidden widths of each MADE."""
@@ -39,8 +40,10 @@ class MAFConfig:
     """Activation of the MADEs (a key of `generative.models.layers.ACTIVATIONS`)."""
     clamp: float = 3.0
     """Log-scales alpha are soft-clamped to (-clamp, clamp) by clamp * tanh(alpha / clamp)."""
-    actnorm: bool = True
-    """Put an ActNorm (Glow) before each MADE: data-dependent standardisation."""
+    actnorm: str = "input"
+    """ActNorm (Glow, data-dependent standardisation) once at the 'input' (default: before every
+    MADE it would be redundant, each MAF layer already contains a per-dimension affine map),
+    before 'every' MADE, or 'none'."""
     orders: str = "reverse"
     """'reverse': the order 0..D-1, reversed every other layer; 'random': a random
     permutation per layer (drawn from `seed`)."""
@@ -53,6 +56,7 @@ class MAFConfig:
         if self.num_layers < 1:
             raise ValueError(f"num_layers={self.num_layers}; must be at least 1")
         check_hidden(self.hidden)
+        check_actnorm(self.actnorm)
         check_activation(self.activation)
         check_positive(clamp=self.clamp)
         if self.orders not in ORDERS:
@@ -72,15 +76,17 @@ def autoregressive_orders(dim: int, num_layers: int, kind: str, seed: int) -> li
 class MAF(Flow):
     """Masked autoregressive flow for flat data of any dimension D (Papamakarios et al. 2017).
 
-    Layers, data -> base: [ActNorm] -> MADE affine layer, repeated `num_layers` times.
+    Layers, data -> base: ActNorm where `actnorm` says, and `num_layers` MADE affine layers
+    with alternating (or random) orders.
     `log_prob` takes one MADE pass per layer; `sample` takes D passes per layer.
     """
 
     def __init__(self, info: DataInfo, cfg: MAFConfig) -> None:
-        layers: list[nn.Module] = []
-        for order in autoregressive_orders(info.dim, cfg.num_layers, cfg.orders, cfg.seed):
-            if cfg.actnorm:
-                layers.append(ActNorm(info.dim))
+        D = info.dim
+        layers: list[nn.Module] = [ActNorm(D)] if cfg.actnorm == "input" else []
+        for order in autoregressive_orders(D, cfg.num_layers, cfg.orders, cfg.seed):
+            if cfg.actnorm == "every":
+                layers.append(ActNorm(D))
             layers.append(MaskedAffineAutoregressive(order, cfg.hidden, cfg.activation, cfg.clamp))
         super().__init__(info, layers, cfg.logit_alpha)
         self.cfg = cfg

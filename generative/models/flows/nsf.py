@@ -16,6 +16,7 @@ from torch import nn
 from generative.data import DataInfo
 from generative.models.flows.base import (
     Flow,
+    check_actnorm,
     check_hidden,
     check_logit_alpha,
     check_positive,
@@ -39,8 +40,9 @@ class NSFConfig:
     """Spline bins per dimension."""
     bound: float = 4.0
     """The splines act on [-bound, bound]; identity outside."""
-    actnorm: bool = True
-    """Put an ActNorm (Glow) before each coupling: data-dependent standardisation."""
+    actnorm: str = "every"
+    """ActNorm (Glow, data-dependent standardisation) before 'every' coupling, once at the
+    'input', or 'none'; it keeps inputs inside the splines' [-bound, bound]."""
     masks: str = "alternate"
     """'alternate' or 'random' halves, as in `RealNVPConfig.masks`."""
     logit_alpha: float = 0.05
@@ -52,6 +54,7 @@ class NSFConfig:
         if self.num_layers < 1:
             raise ValueError(f"num_layers={self.num_layers}; must be at least 1")
         check_hidden(self.hidden)
+        check_actnorm(self.actnorm)
         check_activation(self.activation)
         if self.bins < 2:
             raise ValueError(f"bins={self.bins}; must be at least 2")
@@ -74,12 +77,12 @@ class NSF(Flow):
         if D < 2:
             raise ValueError(f"data dim={D}; NSF needs D >= 2 to split dimensions")
         perm = first_half(D, cfg.masks, cfg.seed)
-        layers: list[nn.Module] = []
+        layers: list[nn.Module] = [ActNorm(D)] if cfg.actnorm == "input" else []
         if not torch.equal(perm, torch.arange(D)):
             layers.append(Permutation(perm))
         split = (D + 1) // 2
         for k in range(cfg.num_layers):
-            if cfg.actnorm:
+            if cfg.actnorm == "every":
                 layers.append(ActNorm(D))
             layers.append(
                 SplineCoupling(

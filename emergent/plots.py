@@ -11,14 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import EngFormatter, NullLocator  # noqa: E402
 
-SOCIAL = ("efficiency", "equality", "sustainability", "peace")
-LABELS = {
-    "efficiency": "Efficiency U (reward / step)",
-    "equality": "Equality E (1 − Gini)",
-    "sustainability": "Sustainability S (mean reward time)",
-    "peace": "Peace P (agents in play / step)",
-    "return": "Mean return per agent",
-}
+LABELS = {"return": "Mean return per agent"}
 LEARNED, RANDOM = "#1f5fa8", "#9a9a9a"
 
 plt.rcParams.update(
@@ -79,16 +72,24 @@ def return_curve(rows: list[dict], path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def social_curves(rows: list[dict], path: Path, title: str) -> None:
-    """The four social-outcome metrics over training (evaluation episodes)."""
-    fig, axes = plt.subplots(2, 2, figsize=(8.5, 5.6), sharex=True)
-    for ax, key in zip(axes.flat, SOCIAL, strict=True):
+def metric_curves(
+    rows: list[dict], path: Path, title: str, metrics: tuple[str, ...], labels: dict[str, str]
+) -> None:
+    """A world's emergence metrics over training (evaluation episodes), random dashed."""
+    cols = 2 if len(metrics) <= 4 else 3
+    nrows = -(-len(metrics) // cols)
+    fig, axes = plt.subplots(
+        nrows, cols, figsize=(4.25 * cols, 2.8 * nrows), sharex=True, squeeze=False
+    )
+    for ax, key in zip(axes.flat, metrics, strict=False):
         steps, values = _series(rows, "eval", key, "learned")
         if len(steps):
             ax.plot(steps, values, "o-", color=LEARNED, lw=2, ms=4, label="learned")
         _baseline(ax, rows, key)
-        ax.set_title(LABELS[key], fontsize=10)
-    for ax in axes[1]:
+        ax.set_title(labels.get(key, key), fontsize=10)
+    for ax in axes.flat[len(metrics) :]:
+        ax.set_visible(False)
+    for ax in axes.flat:
         ax.set_xlabel("agent-steps")
         ax.xaxis.set_major_formatter(EngFormatter(sep=""))
     axes[0, 0].legend(frameon=False, fontsize=8)
@@ -117,16 +118,19 @@ def against_parameter(
     key: str,
     path: Path,
     title: str,
-    metrics: tuple[str, ...] = ("return", *SOCIAL),
+    metrics: tuple[str, ...],
+    labels: dict[str, str],
 ) -> None:
     """Final metrics of each grid point against the swept value (learned and random)."""
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.0 * len(metrics), 3.1))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.0 * len(metrics), 3.1), squeeze=False)
+    axes = axes[0]
+    labels = {**LABELS, **labels}
     x = np.array([row["value"] for row in table], dtype=float)
     for ax, metric in zip(axes, metrics, strict=True):
         for policy, color, marker in (("learned", LEARNED, "o-"), ("random", RANDOM, "s--")):
             y = np.array([row[policy].get(metric, np.nan) for row in table], dtype=float)
             ax.plot(x, y, marker, color=color, lw=2, ms=5, label=policy)
-        ax.set_title(LABELS[metric], fontsize=9)
+        ax.set_title(labels.get(metric, metric), fontsize=9)
         ax.set_xlabel(key)
         if np.all(x > 0) and x.max() / x.min() > 4:
             ax.set_xscale("log")

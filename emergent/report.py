@@ -6,34 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from emergent import plots, rundir
+from emergent import plots, rundir, worlds
 from emergent.config import ExperimentConfig
 from emergent.errors import UserError
 from emergent.logger import read_rows
 from emergent.rollout import EpisodeLog
-
-# Expected direction of each social metric as the resource becomes more abundant, from the
-# literature the scarcity experiment is compared with.
-LITERATURE = {
-    "return": (+1, "more apples regrow, so more can be eaten (Perolat et al. 2017)"),
-    "efficiency": (+1, "total reward per step grows with the resource (Perolat et al. 2017)"),
-    "sustainability": (
-        +1,
-        "a scarce resource is exhausted early in the episode, an abundant one keeps yielding "
-        "(Perolat et al. 2017)",
-    ),
-    "peace": (
-        +1,
-        "agents tag each other more when apples are scarce: 'aggressive policies in environments "
-        "that combine a scarcity of resources with the possibility of costly action' "
-        "(Leibo et al. 2017)",
-    ),
-    "equality": (
-        +1,
-        "under scarcity, tagging excludes some agents from the resource, so returns are less "
-        "equal (Perolat et al. 2017)",
-    ),
-}
 
 
 def build(run_dir: str | Path) -> Path:
@@ -60,31 +37,41 @@ def _fmt(value: object, digits: int = 2) -> str:
     return f"{value:.{digits}f}" if isinstance(value, int | float) else "–"
 
 
-def learning_verdict(learned: EpisodeLog | None, random: EpisodeLog | None) -> str:
+def learning_verdict(
+    learned: EpisodeLog | None, random: EpisodeLog | None, phrase: str = "learned"
+) -> str:
     """Is the learned return clearly above random? Difference against 3 standard errors."""
     if learned is None or random is None:
         return "No final evaluation yet (the run has not finished)."
     a, b = learned.returns.mean(axis=1), random.returns.mean(axis=1)  # (B,) per episode
     diff = a.mean() - b.mean()
     se = np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)) if len(a) > 1 else float("nan")
-    ratio = a.mean() / b.mean() if b.mean() > 0 else float("inf")
+    ratio = f" or {a.mean() / b.mean():.1f}× random" if b.mean() > 0 else ""
     verdict = (
-        "**The agents learned to harvest**: the learned return is clearly above random"
+        f"**The agents {phrase}**: the learned return is clearly above random"
         if diff > 3 * se
         else "**No clear learning yet**: the learned return is not 3 standard errors above random"
     )
     return (
         f"{verdict}: {a.mean():.1f} against {b.mean():.1f} per agent, a difference of "
-        f"{diff:.1f} ± {se:.1f} (standard error) or {ratio:.1f}× random, over {len(a)} "
+        f"{diff:.1f} ± {se:.1f} (standard error){ratio}, over {len(a)} "
         "evaluation episodes each."
     )
 
 
 def single_report(run_dir: Path, cfg) -> str:
     rows = read_rows(run_dir / "metrics.jsonl")
+    world = worlds.analysis(cfg.env.name)
     title = f"{cfg.name}: {cfg.env.name} with {cfg.agent.kind}"
     plots.return_curve(rows, run_dir / "plots" / "return.png", title)
-    plots.social_curves(rows, run_dir / "plots" / "social.png", "Social outcomes over training")
+    if world.metrics:
+        plots.metric_curves(
+            rows,
+            run_dir / "plots" / "metrics.png",
+            f"{world.heading} over training",
+            world.metrics,
+            world.labels,
+        )
     frames_file = run_dir / "episodes" / "final_frames.npz"
     has_frames = frames_file.is_file()
     if has_frames:
@@ -111,28 +98,28 @@ def single_report(run_dir: Path, cfg) -> str:
         "",
         "## Learning",
         "",
-        learning_verdict(learned, random),
+        learning_verdict(learned, random, world.learned),
         "",
         "![return](plots/return.png)",
         "",
-        "## Social outcomes (Perolat et al. 2017)",
+        f"## {world.heading}",
         "",
-        "Efficiency U = Σ_i R_i / T; equality E = 1 − Σ_i Σ_j |R_i − R_j| / (2N Σ_i R_i); "
-        "sustainability S = mean over agents of the mean time step of their rewards; "
-        "peace P = (N·T − Σ_i Σ_t 1[i tagged out at t]) / T. Measured on the evaluation episodes.",
+        world.explanation,
         "",
         "| metric | random policy | learned (final) |",
         "|---|---|---|",
     ]
-    tragedy = tragedy_note(rows)
-    for key in ("return", *plots.SOCIAL):
+    for key in ("return", *world.metrics):
         lines.append(f"| {key} | {_fmt(random_row.get(key))} | {_fmt(learned_row.get(key))} |")
     for key in sorted(k for k in learned_row if k.endswith("_per_agent")):
         lines.append(
             f"| {key.replace('_', ' ')} | {_fmt(random_row.get(key))} "
             f"| {_fmt(learned_row.get(key))} |"
         )
-    lines += ["", *([tragedy, ""] if tragedy else []), "![social outcomes](plots/social.png)", ""]
+    verdict = world.verdict(rows) if world.verdict else ""
+    lines += ["", *([verdict, ""] if verdict else [])]
+    if world.metrics:
+        lines += ["![emergence metrics](plots/metrics.png)", ""]
     if has_frames:
         lines += [
             "## An evaluation episode",
@@ -143,37 +130,6 @@ def single_report(run_dir: Path, cfg) -> str:
             "",
         ]
     return "\n".join(lines)
-
-
-def tragedy_note(rows: list[dict]) -> str:
-    """Says, from the numbers, whether learning exhausted the resource earlier in the episode."""
-    learned = sorted(
-        (r for r in rows if r.get("kind") == "eval" and r.get("policy") == "learned"),
-        key=lambda r: r["step"],
-    )
-    random_row = _final(rows, "random")
-    if not learned or not random_row.get("sustainability") or not learned[-1].get("sustainability"):
-        return ""
-    peak = max(learned, key=lambda r: r.get("return") or 0.0)
-    s_random, s_final = random_row["sustainability"], learned[-1]["sustainability"]
-    if s_final < 0.8 * s_random:
-        final = learned[-1]["return"] or 0.0
-        course = (
-            f"the return peaks at {peak['return']:.1f} ({peak['step']:,} agent-steps) before "
-            f"greed lowers it to {final:.1f}"
-            if final < 0.9 * (peak["return"] or 0.0)
-            else f"the return still reaches {final:.1f}"
-        )
-        return (
-            f"**The tragedy of the commons:** learned agents collect their apples earlier "
-            f"(sustainability {s_final:.0f} against {s_random:.0f} for random play): they "
-            f"harvest faster than the apples regrow and exhaust the patches; {course}. This is "
-            f"the first phase of learning that Perolat et al. 2017 describe."
-        )
-    return (
-        f"Sustainability {s_final:.0f} against {s_random:.0f} for random play: at this budget "
-        f"the learned agents do not exhaust the resource earlier than random play."
-    )
 
 
 def _load_log(path: Path) -> EpisodeLog | None:
@@ -201,11 +157,15 @@ def grid_report(run_dir: Path, raw: dict, cfg) -> str:
     done = [row for row in table if row["learned"]]
     if not done:
         raise UserError(f"{run_dir}: no grid point has finished yet; resume the run first")
+    world = worlds.analysis(cfg.env.name)
+    metrics = ("return", *world.metrics)
     plots.against_parameter(
         done,
         key,
         run_dir / "plots" / "against_parameter.png",
         f"{cfg.name}: final evaluation against {key}",
+        metrics,
+        world.labels,
     )
 
     lines = [
@@ -216,31 +176,41 @@ def grid_report(run_dir: Path, raw: dict, cfg) -> str:
         "",
         "![metrics against the swept value](plots/against_parameter.png)",
         "",
-        "| " + key + " | return (random → learned) | " + " | ".join(plots.SOCIAL) + " | report |",
-        "|---" * (len(plots.SOCIAL) + 3) + "|",
+        "| " + key + " | return (random → learned) | " + " | ".join(world.metrics) + " | report |",
+        "|---" * (len(world.metrics) + 3) + "|",
     ]
     for row in done:
-        cells = " | ".join(_fmt(row["learned"].get(m)) for m in plots.SOCIAL)
+        cells = " | ".join(_fmt(row["learned"].get(m)) for m in world.metrics)
         link = f"[point]({row['dir'].relative_to(run_dir)}/report.md)"
         lines.append(
             f"| {row['value']} | {_fmt(row['random'].get('return'), 1)} → "
             f"{_fmt(row['learned'].get('return'), 1)} | {cells} | {link} |"
         )
-    lines += ["", "## Against the literature", "", compare_with_literature(done, key), ""]
+    literature = world.literature.get(key)
+    if literature:
+        lines += [
+            "",
+            "## Against the literature",
+            "",
+            compare_with_literature(done, key, literature),
+            "",
+        ]
     return "\n".join(lines)
 
 
-def compare_with_literature(table: list[dict], key: str) -> str:
-    """One line per metric: the measured trend from scarce to abundant against the expected one."""
+def compare_with_literature(
+    table: list[dict], key: str, literature: dict[str, tuple[int, str]]
+) -> str:
+    """One line per metric: the measured trend as the swept value grows against the expected one."""
     if len(table) < 2:
         return "One grid point only: no trend to compare."
     ordered = sorted(table, key=lambda row: row["value"])
     lines = [
-        f"From the scarcest ({key} = {ordered[0]['value']}) to the most abundant "
+        f"From the smallest ({key} = {ordered[0]['value']}) to the largest "
         f"({key} = {ordered[-1]['value']}) setting, learned policies:",
         "",
     ]
-    for metric, (sign, claim) in LITERATURE.items():
+    for metric, (sign, claim) in literature.items():
         values = np.array([row["learned"].get(metric, np.nan) for row in ordered], dtype=float)
         if np.isnan(values).any():
             lines.append(f"- **{metric}**: not measured at every point.")
@@ -255,7 +225,7 @@ def compare_with_literature(table: list[dict], key: str) -> str:
             f"{trend:+.2f}), {verdict}: {claim}."
         )
     tagged = [row["learned"].get("tagged_per_agent") for row in ordered]
-    if all(t is not None for t in tagged) and max(tagged) < 1.0:
+    if "peace" in literature and all(t is not None for t in tagged) and max(tagged) < 1.0:
         lines += [
             "",
             f"Agents were tagged at most {max(tagged):.2f} times per episode: exclusion by "

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import gymnasium
 import numpy as np
 
 from envs.core import BatchedEnv
@@ -46,7 +47,8 @@ def run_episodes(env: BatchedEnv, act: ActFn, seed: int, record_frames: bool = F
     if record_frames:
         frames.append(env.render(0))
     while True:
-        actions = act(obs.reshape(batch * agents, *obs.shape[2:])).reshape(batch, agents)
+        actions = act(obs.reshape(batch * agents, *obs.shape[2:]))
+        actions = actions.reshape(batch, agents, *actions.shape[1:])  # (B, A[, *action_shape])
         result = env.step(actions)
         rewards.append(result.rewards)
         for name in events:
@@ -63,6 +65,13 @@ def run_episodes(env: BatchedEnv, act: ActFn, seed: int, record_frames: bool = F
     )
 
 
-def random_policy(n_actions: int, rng: np.random.Generator) -> ActFn:
-    """Uniformly random actions: the baseline every learned return is compared with."""
-    return lambda obs: rng.integers(0, n_actions, size=len(obs))
+def random_policy(space: gymnasium.spaces.Space, rng: np.random.Generator) -> ActFn:
+    """Uniformly random actions (Discrete or bounded Box): the baseline every learned return
+    is compared with."""
+    if isinstance(space, gymnasium.spaces.Discrete):
+        return lambda obs: space.start + rng.integers(0, space.n, size=len(obs))
+    if isinstance(space, gymnasium.spaces.Box) and space.is_bounded():
+        return lambda obs: rng.uniform(space.low, space.high, (len(obs), *space.shape)).astype(
+            space.dtype
+        )
+    raise ValueError(f"no uniform random policy for action space {space}")

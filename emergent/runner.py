@@ -29,10 +29,9 @@ import agents
 import envs
 from emergent import config as config_mod
 from emergent import report as report_mod
-from emergent import rundir
+from emergent import rundir, worlds
 from emergent.errors import UserError
 from emergent.logger import MetricsLogger
-from emergent.metrics import social_outcomes
 from emergent.rollout import EpisodeLog, random_policy, run_episodes
 from generative.checkpoint import CheckpointError
 
@@ -144,7 +143,7 @@ def train_run(
     rundir.write_state(run_dir, status="running", agent_steps=start_step)
     if not resume:
         rng = np.random.default_rng([cfg.seed, 1])
-        log = run_episodes(eval_env, random_policy(eval_env.action_space.n, rng), hooks.eval_seed)
+        log = run_episodes(eval_env, random_policy(eval_env.action_space, rng), hooks.eval_seed)
         hooks.log_eval(0, "random", log)
 
     in_main = threading.current_thread() is threading.main_thread()  # signals need the main thread
@@ -293,8 +292,7 @@ class RunHooks:
         row: dict[str, Any] = {"step": agent_steps, "kind": "eval", "policy": policy}
         row["return"] = float(log.returns.mean())
         row["return_std"] = float(log.returns.mean(axis=1).std())
-        if "removed" in log.events:
-            row.update(social_outcomes(log.rewards, log.events["removed"]))
+        row.update(worlds.analysis(self.cfg.env.name).summarize(log.rewards, log.events))
         for name, counts in log.events.items():
             row[f"{name}_per_agent"] = float(counts.sum(axis=1).mean())
         self.logger.log(row)
@@ -302,7 +300,9 @@ class RunHooks:
             self.bar.write(
                 f"[eval @ {agent_steps:,} steps] return {row['return']:.1f}"
                 + "".join(
-                    f", {k} {row[k]:.2f}" for k in ("efficiency", "equality", "peace") if k in row
+                    f", {k} {row[k]:.2f}"
+                    for k in worlds.analysis(self.cfg.env.name).metrics[:3]
+                    if k in row
                 )
             )
 

@@ -68,7 +68,9 @@ def test_ppo_learns_to_harvest_far_better_than_random():
     eval_env = envs.make("commons", batch_size=16, seed=123, **TINY)
     rng = np.random.default_rng(0)
     learned = run_episodes(eval_env, lambda obs: policy.act(obs, rng), seed=5).returns.mean()
-    baseline = run_episodes(eval_env, random_policy(8, rng), seed=5).returns.mean()
+    baseline = run_episodes(
+        eval_env, random_policy(eval_env.action_space, rng), seed=5
+    ).returns.mean()
     assert learned > 1.5 * baseline, (learned, baseline)
 
 

@@ -88,7 +88,7 @@ def test_run_writes_everything_a_report_needs_and_checkpoint_errors_are_clear(
     report = Path(result.stdout.strip().splitlines()[-1].removeprefix("report: "))
     run_dir = report.parent
     assert report.is_file()
-    for name in ("return.png", "social.png", "episode_frames.png"):
+    for name in ("return.png", "metrics.png", "episode_frames.png"):
         assert (run_dir / "plots" / name).stat().st_size > 5_000
     assert (run_dir / "episodes" / "final.gif").is_file()
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

@@ -368,7 +368,7 @@ def reconstruction_lines(table: dict) -> list[str]:
 
 
 FAMILIES = {
-    "gan": ("gan", "wgan_gp", "sngan_r1", "pacgan"),
+    "gan": ("gan", "gan_r1", "wgan_gp", "sngan_r1", "pacgan"),
     "likelihood": ("vae", "realnvp", "maf", "nsf"),
     "flow": ("realnvp", "maf", "nsf"),
 }

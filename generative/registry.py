@@ -50,6 +50,7 @@ FAMILY_KINDS: dict[str, tuple[str, ...]] = {
     "autoencoder": ("dequantized", "continuous"),
     "vae": ("categorical", "binary", "continuous", "dequantized"),
     "gan": ("continuous", "dequantized"),
+    "gan_r1": ("continuous", "dequantized"),
     "wgan_gp": ("continuous", "dequantized"),
     "sngan_r1": ("continuous", "dequantized"),
     "pacgan": ("continuous", "dequantized"),

@@ -274,7 +274,10 @@ def _mean_std(values: list[float]) -> str:
     if not values:
         return "–"
     mean, std = float(np.mean(values)), float(np.std(values))
-    digits = 2 if abs(mean) < 100 else 0
+    # two decimals, more for small values so that 0.0031 does not print as 0.00
+    digits = 0 if abs(mean) >= 100 else 2
+    if 0 < abs(mean) < 0.1:
+        digits = min(5, 1 - int(np.floor(np.log10(abs(mean)))))
     return f"{mean:.{digits}f} ± {std:.{digits}f}" if len(values) > 1 else f"{mean:.{digits}f}"
 
 

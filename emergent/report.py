@@ -220,9 +220,15 @@ def compare_with_literature(
         direction = "rises" if trend > 0.3 else "falls" if trend < -0.3 else "shows no clear trend"
         agrees = (trend > 0.3 and sign > 0) or (trend < -0.3 and sign < 0)
         verdict = "as the literature reports" if agrees else "unlike the literature's expectation"
+        baseline = [row.get("random", {}).get(metric) for row in ordered]
+        random_trend = (
+            f"; random play: {baseline[0]:.2f} → {baseline[-1]:.2f}"
+            if all(v is not None for v in baseline)
+            else ""
+        )
         lines.append(
             f"- **{metric}** {direction} ({values[0]:.2f} → {values[-1]:.2f}, rank correlation "
-            f"{trend:+.2f}), {verdict}: {claim}."
+            f"{trend:+.2f}{random_trend}), {verdict}: {claim}."
         )
     tagged = [row["learned"].get("tagged_per_agent") for row in ordered]
     if "peace" in literature and all(t is not None for t in tagged) and max(tagged) < 1.0:

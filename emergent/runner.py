@@ -293,8 +293,10 @@ class RunHooks:
         row["return"] = float(log.returns.mean())
         row["return_std"] = float(log.returns.mean(axis=1).std())
         row.update(worlds.analysis(self.cfg.env.name).summarize(log.rewards, log.events))
+        counted = worlds.analysis(self.cfg.env.name).counted_events
         for name, counts in log.events.items():
-            row[f"{name}_per_agent"] = float(counts.sum(axis=1).mean())
+            if counted is None or name in counted:
+                row[f"{name}_per_agent"] = float(counts.sum(axis=1).mean())
         self.logger.log(row)
         if policy == "learned":
             self.bar.write(

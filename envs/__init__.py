@@ -9,15 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from envs import commons
+from envs import cleanup, commons, signalling, spread, wolfpack
 from envs.core import BatchedEnv, StepResult
 
 ENVS: dict[str, Callable[..., BatchedEnv]] = {
     "commons": commons.make,
+    "cleanup": cleanup.make,
+    "spread": spread.make,
+    "signalling": signalling.make,
+    "wolfpack": wolfpack.make,
 }
 
 CONFIGS: dict[str, type] = {
     "commons": commons.CommonsConfig,
+    "cleanup": cleanup.CleanupConfig,
+    "spread": spread.SpreadConfig,
+    "signalling": signalling.SignallingConfig,
+    "wolfpack": wolfpack.WolfpackConfig,
 }
 
 

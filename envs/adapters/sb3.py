@@ -4,6 +4,9 @@ The B copies × A agents become B·A single-agent environments sharing one polic
 sharing), with no SuperSuit in between. Index `b * A + a` is agent `a` of copy `b`. All copies
 of a fixed-length world end together, so the shell resets the whole batch at once and reports
 each agent's last observation as `terminal_observation`, as SB3 expects.
+
+Any action space the core accepts works: SB3's (B·A, *action_shape) actions (e.g. (B·A,) for
+Discrete, (B·A, 5) for a Box) reach the core as (B, A, *action_shape).
 """
 
 from __future__ import annotations
@@ -30,7 +33,10 @@ class SB3VecEnv(VecEnv):
         self.copies, self.agents = env.batch_size, env.num_agents
         super().__init__(self.copies * self.agents, env.observation_space, env.action_space)
         self._first_seed = seed
-        self._actions = np.zeros((self.copies, self.agents), dtype=np.int64)
+        self._action_shape = env.action_space.shape or ()  # () for Discrete
+        self._actions = np.zeros(
+            (self.copies, self.agents, *self._action_shape), dtype=env.action_space.dtype
+        )
         self.last_events: dict[str, np.ndarray] = {}
 
     def _flat(self, array: np.ndarray) -> np.ndarray:
@@ -44,7 +50,7 @@ class SB3VecEnv(VecEnv):
         return self._flat(self.env.reset(seed=seed))
 
     def step_async(self, actions: np.ndarray) -> None:
-        self._actions = np.asarray(actions).reshape(self.copies, self.agents)
+        self._actions = np.asarray(actions).reshape(self.copies, self.agents, *self._action_shape)
 
     def step_wait(self) -> VecEnvStepReturn:
         result = self.env.step(self._actions)

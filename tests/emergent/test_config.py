@@ -51,8 +51,8 @@ def test_round_trip_through_to_dict_is_identity():
             {"env": {"name": "commons", "view_radius": "big"}},
             "env.view_radius: expected an integer",
         ),
-        ({"env": {"name": "atlantis"}}, "unknown environment 'atlantis'; known: commons"),
-        ({"agent": {"kind": "dqn"}}, "unknown agent 'dqn'; known: sb3_ppo"),
+        ({"env": {"name": "atlantis"}}, "unknown environment 'atlantis'; known: cleanup, commons"),
+        ({"agent": {"kind": "dqn"}}, "unknown agent 'dqn'; known: "),
         (
             {"grid": {"env.regrowth_scale": 0.5}},
             "grid.env.regrowth_scale: expected a non-empty list",

@@ -1,0 +1,189 @@
+"""Communication metrics of referential games, from episode logs.
+
+Episode logs are rewards (B, T, A) and events {name: (B, T, A)}, one episode per row, as the
+`signalling` environment writes them (see `envs/signalling/__init__.py`): speakers log
+"token" (token + 1 while speaking, else 0) and "attr_0" .. "attr_{n-1}" (the target's
+attribute values + 1 at the last step); both players of a pair log "success".
+`messages_and_meanings` turns a log into N = (games) rows of meanings (N, n_attributes) and
+messages (N, L), on which the other functions work.
+
+Entropies and mutual information are plug-in estimates from empirical frequencies, in bits;
+they are biased (MI upwards) when the N games are few compared with the distinct meanings
+and messages.
+
+References:
+    Shannon 1948, "A mathematical theory of communication". Brighton and Kirby 2006,
+    "Understanding linguistic evolution by visualizing the emergence of topographic mappings"
+    (Artificial Life). Lazaridou et al. 2018, "Emergence of linguistic communication from
+    referential games with symbolic and pixel input" (ICLR). Lowe et al. 2019, "On the
+    pitfalls of measuring emergent communication" (AAMAS). Kharitonov et al. 2019, EGG
+    (`egg/core/language_analysis.py`, TopographicSimilarity).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import rankdata
+
+
+def success_rate(events: dict[str, np.ndarray]) -> float:
+    """Share of games the listener won.
+
+    success = (1 / (B A)) sum_b sum_a sum_t success[b, t, a]
+
+    Both players of a pair log the same success once per game, so averaging over all
+    agents equals averaging over games.
+
+    Args:
+        events: with "success" (B, T, A), one game per pair per episode.
+    """
+    return float(np.asarray(events["success"]).sum(axis=1).mean())
+
+
+def messages_and_meanings(events: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The meaning and the message of every game in a log.
+
+    A speaker is an (episode, agent) whose "attr_0" is nonzero at some step; its message is
+    its nonzero "token" entries minus 1, in time order, and its meaning the nonzero "attr_i"
+    entries minus 1.
+
+    Args:
+        events: with "token" and "attr_0" .. "attr_{n-1}", each (B, T, A).
+    Returns:
+        meanings (N, n_attributes) int64 and messages (N, L) int64, N games in (episode,
+        agent) order; a message shorter than the longest is padded with -1.
+    """
+    n_attributes = sum(1 for name in events if name.startswith("attr_"))
+    missing = [k for k in ("token", "attr_0") if k not in events]
+    if missing:
+        raise ValueError(f"communication metrics need events {missing}; got {sorted(events)}")
+    attrs = np.stack([events[f"attr_{i}"] for i in range(n_attributes)], axis=-1)  # (B,T,A,n)
+    meaning = attrs.sum(axis=1)  # (B, A, n): one nonzero entry per speaker and game
+    speaker = meaning[..., 0] > 0  # (B, A)
+    tokens = np.moveaxis(np.asarray(events["token"]), 1, 2)[speaker]  # (N, T)
+    spoken = tokens > 0
+    order = np.argsort(~spoken, axis=1, kind="stable")  # spoken steps first, in time order
+    length = int(spoken.sum(axis=1).max(initial=0))
+    messages = np.take_along_axis(tokens, order, axis=1)[:, :length].astype(np.int64) - 1
+    return meaning[speaker].astype(np.int64) - 1, messages
+
+
+def message_entropy(messages: np.ndarray) -> float:
+    """Entropy of the distribution of whole messages, in bits.
+
+    H(M) = - sum_m p(m) log2 p(m),  p(m) = the share of games in which message m was sent.
+
+    Args:
+        messages: (N, L), one row per game.
+    """
+    return _entropy(np.asarray(messages).reshape(len(messages), -1))
+
+
+def mutual_information(meanings: np.ndarray, messages: np.ndarray) -> float:
+    """Mutual information between meanings S and messages M, in bits.
+
+    I(S; M) = H(S) + H(M) - H(S, M), entropies of the empirical distributions (Shannon 1948).
+    0 when the message ignores the meaning; H(S) (log2 #meanings for uniform meanings) when
+    every meaning gets its own message. Lowe et al. 2019 use it to measure positive
+    signalling (speaker consistency).
+
+    Args:
+        meanings: (N, n_attributes); messages: (N, L), row i belonging to game i.
+    """
+    s = np.asarray(meanings).reshape(len(meanings), -1)
+    m = np.asarray(messages).reshape(len(messages), -1)
+    if len(s) != len(m):
+        raise ValueError(f"mutual_information: {len(s)} meanings but {len(m)} messages")
+    joint = np.concatenate([s, m], axis=1)
+    return max(0.0, _entropy(s) + _entropy(m) - _entropy(joint))
+
+
+def edit_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Levenshtein distance between rows a[i] and b[i] (insertions, deletions, substitutions).
+
+    d[i, j] = min(d[i-1, j] + 1, d[i, j-1] + 1, d[i-1, j-1] + [a_i != b_j]), over a DP table
+    filled row by row for all P pairs at once; within a row the recursion on d[i, j-1] is a
+    running minimum, d[i, j] = j + min_{k <= j} (x_k - k), x_k the other two options.
+
+    Args:
+        a: (P, La); b: (P, Lb).
+    Returns:
+        (P,) int64.
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    P, Lb = len(a), b.shape[1]
+    j = np.arange(Lb + 1)
+    prev = np.broadcast_to(j, (P, Lb + 1))  # d[0, j] = j
+    for i in range(1, a.shape[1] + 1):
+        cost = (a[:, i - 1 : i] != b).astype(np.int64)  # (P, Lb)
+        x = np.empty((P, Lb + 1), dtype=np.int64)
+        x[:, 0] = i
+        x[:, 1:] = np.minimum(prev[:, 1:] + 1, prev[:, :-1] + cost)
+        prev = j + np.minimum.accumulate(x - j, axis=1)
+    return np.asarray(prev[:, Lb], dtype=np.int64)
+
+
+def topographic_similarity(
+    meanings: np.ndarray, messages: np.ndarray, max_items: int = 1000
+) -> float:
+    """Topographic similarity: how well distances between messages follow distances between
+    meanings (Brighton and Kirby 2006; Lazaridou et al. 2018).
+
+    topsim = Spearman rho( { hamming(s_i, s_j) }_{i<j}, { levenshtein(m_i, m_j) }_{i<j} )
+
+    over all pairs of the first `max_items` games (episodes are independent, so the first
+    ones are a fair sample; the cost is quadratic). 1 for a compositional code such as one
+    token per attribute; near 0 for an arbitrary one; NaN when either distance is constant
+    (e.g. one message for everything).
+
+    Args:
+        meanings: (N, n_attributes); messages: (N, L).
+    Returns:
+        rho in [-1, 1], or NaN.
+    """
+    s = np.asarray(meanings)[:max_items]
+    m = np.asarray(messages)[:max_items]
+    if len(s) != len(m):
+        raise ValueError(f"topographic_similarity: {len(s)} meanings but {len(m)} messages")
+    i, j = np.triu_indices(len(s), k=1)
+    meaning_distance = (s[i] != s[j]).sum(axis=1)
+    message_distance = edit_distances(m[i], m[j])
+    return _spearman(meaning_distance, message_distance)
+
+
+def communication_summary(rewards: np.ndarray, events: dict[str, np.ndarray]) -> dict[str, float]:
+    """The communication metrics of a batch of signalling episodes.
+
+    Args:
+        rewards: (B, T, A); its mean episode return per player is "reward_per_game".
+        events: (B, T, A) each, with "success", "token" and "attr_*" (see the module doc).
+    Returns:
+        {"success_rate", "reward_per_game", "message_entropy", "mutual_information",
+        "topographic_similarity"}, entropies in bits.
+    """
+    meanings, messages = messages_and_meanings(events)
+    return {
+        "success_rate": success_rate(events),
+        "reward_per_game": float(np.asarray(rewards, dtype=np.float64).sum(axis=1).mean()),
+        "message_entropy": message_entropy(messages),
+        "mutual_information": mutual_information(meanings, messages),
+        "topographic_similarity": topographic_similarity(meanings, messages),
+    }
+
+
+def _entropy(rows: np.ndarray) -> float:
+    """Plug-in entropy in bits of the empirical distribution of the rows of (N, D)."""
+    if len(rows) == 0:
+        return 0.0
+    _, counts = np.unique(rows, axis=0, return_counts=True)
+    p = counts / counts.sum()
+    return float(-(p * np.log2(p)).sum())
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman's rho: Pearson correlation of ranks (ties get average ranks); NaN if constant."""
+    if len(x) < 2:
+        return float("nan")
+    rx, ry = rankdata(x) - (len(x) + 1) / 2, rankdata(y) - (len(y) + 1) / 2
+    norm = np.sqrt((rx**2).sum() * (ry**2).sum())
+    return float((rx * ry).sum() / norm) if norm > 0 else float("nan")

@@ -1,0 +1,141 @@
+"""Communication metrics against hand-computed cases and signalling-game episode logs."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+import envs
+from emergent.metrics.communication import (
+    _spearman,
+    communication_summary,
+    edit_distances,
+    message_entropy,
+    messages_and_meanings,
+    mutual_information,
+    success_rate,
+    topographic_similarity,
+)
+from emergent.rollout import random_policy, run_episodes
+from envs.signalling.rules import obs_slices
+
+OBJECTS = np.array(list(itertools.product(range(4), range(4))))  # (16, 2): all meanings
+
+
+def levenshtein(a, b) -> int:
+    """Textbook O(len(a) len(b)) dynamic programme, one pair at a time."""
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        cur = [i]
+        for j, y in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
+        prev = cur
+    return prev[-1]
+
+
+def test_edit_distances_match_the_textbook_dynamic_programme():
+    assert edit_distances(np.array([list("kitten")]), np.array([list("sitting")])).tolist() == [3]
+    rng = np.random.default_rng(0)
+    for la, lb in [(1, 1), (3, 3), (4, 2), (2, 5)]:
+        a, b = rng.integers(0, 3, (200, la)), rng.integers(0, 3, (200, lb))
+        assert edit_distances(a, b).tolist() == [
+            levenshtein(x, y) for x, y in zip(a, b, strict=True)
+        ]
+
+
+def test_spearman_matches_scipy_with_ties():
+    rng = np.random.default_rng(1)
+    x, y = rng.integers(0, 4, 300), rng.integers(0, 5, 300) + rng.integers(0, 4, 300)
+    assert _spearman(x, y) == pytest.approx(spearmanr(x, y).statistic)
+
+
+def test_identity_protocol_is_perfectly_compositional():
+    messages = OBJECTS.copy()  # token i names the value of attribute i
+    assert topographic_similarity(OBJECTS, messages) == pytest.approx(1.0)
+    assert mutual_information(OBJECTS, messages) == pytest.approx(4.0)  # log2 16
+    assert message_entropy(messages) == pytest.approx(4.0)
+
+
+def test_constant_message_carries_no_information():
+    messages = np.zeros((16, 2), dtype=int)
+    assert mutual_information(OBJECTS, messages) == 0.0
+    assert message_entropy(messages) == 0.0
+    assert np.isnan(topographic_similarity(OBJECTS, messages))
+
+
+def test_random_permutation_protocol_is_informative_but_not_compositional():
+    perm = np.random.default_rng(2).permutation(16)
+    messages = np.stack([perm // 4, perm % 4], axis=1)  # a distinct arbitrary name each
+    assert mutual_information(OBJECTS, messages) == pytest.approx(4.0)
+    assert topographic_similarity(OBJECTS, messages) < 0.5  # identity: 1; chance: ~0 +- 0.1
+
+
+def test_mutual_information_by_hand():
+    # H(S) = 1, H(M) = H(3/4, 1/4) = 0.8113, H(S, M) = H(1/2, 1/4, 1/4) = 1.5
+    s, m = np.array([[0], [0], [1], [1]]), np.array([[0], [0], [0], [1]])
+    h_m = -(0.75 * np.log2(0.75) + 0.25 * np.log2(0.25))
+    assert message_entropy(m) == pytest.approx(h_m)
+    assert mutual_information(s, m) == pytest.approx(1 + h_m - 1.5)
+
+
+def hand_log():
+    """B = 2 episodes, T = 3 steps (L = 2), A = 4 (two pairs). Columns: speaker, listener."""
+    token = np.zeros((2, 3, 4), dtype=np.int32)
+    token[0, :2, 0], token[0, :2, 2] = [1, 2], [3, 3]  # messages (0, 1) and (2, 2)
+    token[1, :2, 0], token[1, :2, 2] = [4, 1], [2, 4]  # messages (3, 0) and (1, 3)
+    attr_0, attr_1, success = (np.zeros((2, 3, 4), dtype=np.int32) for _ in range(3))
+    attr_0[:, 2, ::2] = [[1, 3], [4, 2]]
+    attr_1[:, 2, ::2] = [[2, 3], [1, 4]]
+    success[0, 2] = [1, 1, 0, 0]
+    success[1, 2] = [1, 1, 1, 1]
+    events = {"success": success, "token": token, "attr_0": attr_0, "attr_1": attr_1}
+    return np.asarray(success, dtype=np.float32), events
+
+
+def test_messages_and_meanings_read_back_from_events():
+    rewards, events = hand_log()
+    meanings, messages = messages_and_meanings(events)
+    assert meanings.tolist() == [[0, 1], [2, 2], [3, 0], [1, 3]]
+    assert messages.tolist() == [[0, 1], [2, 2], [3, 0], [1, 3]]
+    assert success_rate(events) == pytest.approx(3 / 4)
+    summary = communication_summary(rewards, events)
+    assert summary["success_rate"] == pytest.approx(0.75)
+    assert summary["reward_per_game"] == pytest.approx(0.75)
+    assert summary["mutual_information"] == pytest.approx(2.0)  # 4 games, 4 distinct each
+    with pytest.raises(ValueError, match="attr_0"):
+        messages_and_meanings({"token": events["token"]})
+
+
+def identity_policy(cfg, obs: np.ndarray) -> np.ndarray:
+    """Speaker: token t = value of attribute t. Listener: the candidate spelled out."""
+    part = obs_slices(cfg)
+    t = obs[:, part["phase"]].argmax(-1)
+    target = obs[:, part["target"]].reshape(len(obs), -1, cfg.n_values).argmax(-1)
+    heard = obs[:, part["message"]].reshape(len(obs), -1, cfg.vocab_size).argmax(-1)
+    cand = obs[:, part["candidates"]].reshape(len(obs), cfg.num_candidates, -1, cfg.n_values)
+    pick = (cand.argmax(-1) == heard[:, None]).all(-1).argmax(-1)
+    speaking = obs[:, part["role"].start] == 1
+    return np.where(speaking, target[np.arange(len(obs)), np.minimum(t, 1)], pick)
+
+
+def test_summary_of_signalling_episodes_with_a_compositional_and_a_random_protocol():
+    env = envs.make("signalling", batch_size=512, seed=0, pairs=2)
+    log = run_episodes(env, lambda obs: identity_policy(env.cfg, obs), seed=1)
+    meanings, messages = messages_and_meanings(log.events)
+    assert meanings.shape == messages.shape == (1024, 2)
+    np.testing.assert_array_equal(meanings, messages)
+    good = communication_summary(log.rewards, log.events)
+    assert good["success_rate"] == 1.0 and good["reward_per_game"] == 1.0
+    assert good["topographic_similarity"] == pytest.approx(1.0)
+    h = mutual_information(meanings, meanings)  # empirical H(S), close to 4 bits
+    assert good["mutual_information"] == pytest.approx(h) and h > 3.9
+    log = run_episodes(env, random_policy(env.action_space, np.random.default_rng(2)), seed=3)
+    chance = communication_summary(log.rewards, log.events)
+    n = 1024  # success ~ Binomial(n, 1/4)
+    assert abs(chance["success_rate"] - 0.25) < 4 * np.sqrt(0.25 * 0.75 / n)
+    assert abs(chance["topographic_similarity"]) < 0.05
+    assert chance["message_entropy"] > 3.9  # uniform over 16 messages
+    assert chance["mutual_information"] < 0.3  # plug-in bias ~ (15 * 15) / (2 n ln 2) = 0.16

@@ -1,0 +1,279 @@
+"""Lewis signalling game: rules, observations, a perfect protocol, statistics, adapters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pettingzoo.test import parallel_api_test, parallel_seed_test
+
+import envs
+from envs.adapters.pettingzoo import parallel_env
+from envs.adapters.sb3 import SB3VecEnv
+from envs.commons.render import save_gif
+from envs.signalling import SignallingConfig, SignallingEnv
+from envs.signalling.render import RIGHT_RGB, TARGET_RGB, WRONG_RGB
+from envs.signalling.rules import SignallingState, obs_slices, observe, reset, step
+
+RNG = np.random.default_rng
+
+
+def hand_state(candidates, target) -> SignallingState:
+    """One copy, one pair, with the given candidates (K, n_attributes) and target position."""
+    candidates = np.array(candidates, dtype=np.int64)[None, None]  # (1, 1, K, n)
+    L = 2
+    return SignallingState(
+        candidates=candidates,
+        target=np.array([[target]]),
+        message=np.full((1, 1, L), -1, dtype=np.int64),
+        choice=np.full((1, 1), -1, dtype=np.int64),
+        t=np.zeros(1, dtype=np.int32),
+    )
+
+
+def play(cfg: SignallingConfig, state: SignallingState, tokens, pick):
+    """Speak `tokens`, then pick; return the final state and per-step rewards and events."""
+    out = []
+    for token in tokens:
+        state, rewards, events = step(cfg, state, np.array([[token, 0]]))
+        out.append((rewards, events))
+    state, rewards, events = step(cfg, state, np.array([[0, pick]]))
+    return state, out + [(rewards, events)]
+
+
+def test_reward_only_on_the_last_step_and_only_for_the_target():
+    cfg = SignallingConfig(success_reward=2.0, failure_reward=-0.5)
+    s = hand_state([[0, 1], [2, 3], [1, 1], [3, 0]], target=2)
+    end, steps = play(cfg, s, [1, 3], pick=2)
+    assert [r.tolist() for r, _ in steps] == [[[0, 0]], [[0, 0]], [[2.0, 2.0]]]
+    assert steps[-1][1]["success"].tolist() == [[1, 1]]
+    assert end.message.tolist() == [[[1, 3]]] and end.choice.tolist() == [[2]]
+    _, steps = play(cfg, s, [1, 3], pick=1)
+    assert steps[-1][0].tolist() == [[-0.5, -0.5]] and steps[-1][1]["success"].sum() == 0
+
+
+def test_events_record_message_choice_and_meaning():
+    cfg = SignallingConfig()
+    s = hand_state([[0, 1], [2, 3], [1, 1], [3, 0]], target=1)
+    _, steps = play(cfg, s, [3, 0], pick=1)
+    ev = {k: np.concatenate([e[k] for _, e in steps]) for k in steps[0][1]}  # (T, A)
+    assert ev["token"].tolist() == [[4, 0], [1, 0], [0, 0]]
+    assert ev["choice"].tolist() == [[0, 0], [0, 0], [0, 2]]
+    assert ev["attr_0"].tolist() == [[0, 0], [0, 0], [3, 0]]  # target (2, 3), values + 1
+    assert ev["attr_1"].tolist() == [[0, 0], [0, 0], [4, 0]]
+    assert ev["success"].tolist() == [[0, 0], [0, 0], [1, 1]]
+    assert all(v.dtype == np.int32 for v in ev.values())
+
+
+def test_actions_wrap_modulo_vocabulary_and_candidates():
+    cfg = SignallingConfig(vocab_size=3, num_candidates=5)  # Discrete(5)
+    s = hand_state([[0, 0], [1, 0], [2, 0], [3, 0], [0, 1]], target=0)
+    end, _ = play(cfg, s, [4, 3], pick=4)
+    assert end.message.tolist() == [[[1, 0]]] and end.choice.tolist() == [[4]]
+    cfg = SignallingConfig(vocab_size=6, num_candidates=4)  # Discrete(6): picks 4, 5 wrap
+    s = hand_state([[0, 0], [1, 0], [2, 0], [3, 0]], target=1)
+    _, steps = play(cfg, s, [5, 4], pick=5)
+    assert steps[-1][1]["choice"].tolist() == [[0, 2]] and steps[-1][0][0, 0] == 1.0
+
+
+@pytest.mark.parametrize("n_attributes, n_values, k", [(2, 4, 4), (1, 3, 3), (6, 5, 1000)])
+def test_candidates_are_distinct_objects(n_attributes, n_values, k):
+    # (6, 5, 1000): 15,625 objects, drawn by redrawing duplicates (about 32 per row)
+    cfg = SignallingConfig(n_attributes=n_attributes, n_values=n_values, num_candidates=k)
+    s = reset(cfg, 30, RNG(0))
+    assert s.candidates.shape == (30, 1, k, n_attributes)
+    assert s.candidates.min() >= 0 and s.candidates.max() < n_values
+    index = (s.candidates * n_values ** np.arange(n_attributes)).sum(-1)  # (B, P, K)
+    ordered = np.sort(index, axis=-1)
+    assert (ordered[..., 1:] != ordered[..., :-1]).all()
+
+
+def test_targets_and_candidates_are_uniform():
+    cfg = SignallingConfig()  # 16 objects, K = 4
+    B, N, K = 20_000, 16, 4
+    s = reset(cfg, B, RNG(1))
+    target_index = s.target_object[:, 0, 0] + 4 * s.target_object[:, 0, 1]  # (B,)
+    p = 1 / N
+    counts = np.bincount(target_index, minlength=N)
+    assert (abs(counts / B - p) < 4 * np.sqrt(p * (1 - p) / B)).all()
+    counts = np.bincount(s.target[:, 0], minlength=K)  # target position
+    assert (abs(counts / B - 1 / K) < 4 * np.sqrt((1 / K) * (1 - 1 / K) / B)).all()
+    index = s.candidates[..., 0] + 4 * s.candidates[..., 1]  # (B, 1, K)
+    p = K / N  # every object is a candidate in K of N games
+    counts = np.bincount(index.ravel(), minlength=N)
+    assert (abs(counts / B - p) < 4 * np.sqrt(p * (1 - p) / B)).all()
+
+
+def test_observations_speaker_sees_target_listener_sees_candidates_and_message():
+    cfg = SignallingConfig()  # D = 2 + 3 + 8 + 32 + 8
+    part = obs_slices(cfg)
+    s = hand_state([[0, 1], [2, 3], [1, 1], [3, 0]], target=1)
+    obs = observe(cfg, s)[0]  # (A, D)
+    assert obs.shape == (2, 53) and obs.dtype == np.float32
+    speaker, listener = obs
+    assert speaker[part["role"]].tolist() == [1, 0] and listener[part["role"]].tolist() == [0, 1]
+    assert speaker[part["phase"]].tolist() == listener[part["phase"]].tolist() == [1, 0, 0]
+    assert speaker[part["target"]].tolist() == [0, 0, 1, 0, 0, 0, 0, 1]  # (2, 3)
+    assert not speaker[part["candidates"]].any() and not listener[part["target"]].any()
+    expected = np.eye(4)[[0, 1, 2, 3, 1, 1, 3, 0]].ravel()
+    assert listener[part["candidates"]].tolist() == expected.tolist()
+    assert not obs[:, part["message"]].any()
+    s, _, _ = step(cfg, s, np.array([[2, 0]]))
+    obs = observe(cfg, s)[0]
+    for agent in obs:  # both see the token so far; the second position is still empty
+        assert agent[part["message"]].tolist() == [0, 0, 1, 0, 0, 0, 0, 0]
+        assert agent[part["phase"]].tolist() == [0, 1, 0]
+    s, _, _ = step(cfg, s, np.array([[3, 0]]))
+    assert observe(cfg, s)[0, 1, part["message"]].tolist() == [0, 0, 1, 0, 0, 0, 0, 1]
+    s, _, _ = step(cfg, s, np.array([[0, 1]]))
+    assert not observe(cfg, s)[0, :, part["phase"]].any()  # game over
+
+
+def perfect_policy(cfg: SignallingConfig, obs: np.ndarray) -> np.ndarray:
+    """A hand-made protocol read off the observations (N, D): the speaker sends the target's
+    object index in base V, one digit per step; the listener decodes it and picks the match."""
+    part, V, n_values = obs_slices(cfg), cfg.vocab_size, cfg.n_values
+    radix = n_values ** np.arange(cfg.n_attributes)
+    target = obs[:, part["target"]].reshape(len(obs), cfg.n_attributes, n_values).argmax(-1)
+    t = obs[:, part["phase"]].argmax(-1)
+    token = (target @ radix) // V**t % V
+    digits = obs[:, part["message"]].reshape(len(obs), cfg.message_length, V).argmax(-1)
+    heard = digits @ V ** np.arange(cfg.message_length)
+    candidates = obs[:, part["candidates"]].reshape(len(obs), cfg.num_candidates, -1, n_values)
+    pick = ((candidates.argmax(-1) @ radix) == heard[:, None]).argmax(-1)
+    return np.where(obs[:, part["role"].start] == 1, token, pick)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {"n_attributes": 3, "n_values": 3, "vocab_size": 6, "message_length": 2, "pairs": 3},
+        dict(n_attributes=2, n_values=5, vocab_size=2, message_length=5, num_candidates=25),
+    ],
+)
+def test_a_perfect_protocol_always_succeeds(settings):
+    env = envs.make("signalling", batch_size=256, seed=0, **settings)
+    cfg = env.cfg
+    assert cfg.vocab_size**cfg.message_length >= cfg.n_objects
+    obs = env.reset()
+    for t in range(cfg.max_steps):
+        res = env.step(perfect_policy(cfg, obs.reshape(-1, obs.shape[-1])).reshape(256, -1))
+        obs = res.obs
+        assert res.terminated.all() == (t == cfg.max_steps - 1) and not res.truncated.any()
+    assert (res.rewards == 1.0).all() and (res.events["success"] == 1).all()
+
+
+def test_a_listener_ignoring_the_message_wins_one_game_in_k():
+    # V = 7 > K = 3: listener actions wrap mod K unevenly, yet the target's position is
+    # uniform and independent of the pick, so success stays 1/K.
+    B, K = 20_000, 3
+    env = envs.make("signalling", batch_size=B, seed=2, vocab_size=7, num_candidates=K)
+    env.reset()
+    rng = RNG(3)
+    for _ in range(env.max_steps):
+        res = env.step(rng.integers(0, 7, size=(B, 2)))
+    rate = res.events["success"][:, 1].mean()
+    assert abs(rate - 1 / K) < 4 * np.sqrt((1 / K) * (1 - 1 / K) / B)
+
+
+def rollout(seed: int) -> list[np.ndarray]:
+    env = envs.make("signalling", batch_size=4, seed=seed, pairs=2)
+    out, act_rng = [env.reset()], RNG(5)
+    for _ in range(env.max_steps):
+        res = env.step(act_rng.integers(0, 4, size=(4, 4)))
+        out += [res.obs, res.rewards, *res.events.values()]
+    return out
+
+
+def test_same_seed_same_rollout_different_seed_different():
+    a, b, c = rollout(0), rollout(0), rollout(1)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    assert not all(np.array_equal(x, y) for x, y in zip(a, c, strict=True))
+
+
+def test_env_shapes_spaces_and_errors():
+    env = envs.make("signalling", batch_size=3, seed=0, pairs=2)
+    obs = env.reset()
+    assert obs.shape == (3, 4, 53) and env.observation_space.contains(obs[0, 0])
+    assert env.action_space.n == 4 and env.max_steps == 3 and env.num_agents == 4
+    assert env.event_names == ("success", "token", "choice", "attr_0", "attr_1")
+    with pytest.raises(ValueError, match="shape"):
+        env.step(np.zeros((3, 2), dtype=int))
+    with pytest.raises(ValueError, match="in \\[0, 4\\)"):
+        env.step(np.full((3, 4), 4))
+    for _ in range(3):
+        res = env.step(np.zeros((3, 4), dtype=int))
+    assert set(res.events) == set(env.event_names) and res.rewards.dtype == np.float32
+    with pytest.raises(ValueError, match="reset"):
+        env.step(np.zeros((3, 4), dtype=int))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"n_attributes": 0},
+        {"n_values": 1},
+        {"message_length": 0},
+        {"vocab_size": 1},
+        {"num_candidates": 1},
+        {"num_candidates": 17},
+        {"pairs": 0},
+        {"success_reward": "1"},
+        {"n_values": 2.5},
+        {"n_attributes": 70, "n_values": 2},
+    ],
+)
+def test_invalid_values_raise_one_line_value_error(bad):
+    with pytest.raises(ValueError, match=next(iter(bad))) as err:
+        envs.make("signalling", **bad)
+    assert "\n" not in str(err.value) and str(err.value).startswith("signalling:")
+
+
+def test_unknown_option_is_a_clear_error():
+    with pytest.raises(ValueError, match="colour"):
+        envs.make("signalling", colour=3)
+
+
+def test_render_shows_message_target_and_choice(tmp_path):
+    env = SignallingEnv(SignallingConfig(), batch_size=2, seed=0)
+    env.reset()
+    frames = [env.render(1)]
+    target = env.state.target[1, 0]
+    for action in ([0, 0], [1, 0], [0, (target + 1) % 4]):
+        env.step(np.array([action, action]))
+        frames.append(env.render(1))
+    assert frames[0].shape == (84, 8 * 17, 3) and frames[0].dtype == np.uint8
+    assert not any(np.array_equal(a, b) for a, b in zip(frames, frames[1:], strict=False))
+    colours = {tuple(c) for c in frames[-1].reshape(-1, 3)}
+    assert tuple(TARGET_RGB) in colours and tuple(WRONG_RGB) in colours
+    assert tuple(RIGHT_RGB) not in colours
+    assert envs.make("signalling", pairs=3).render().shape[0] == 3 * 84 + 2 * 2
+    path = save_gif(frames, tmp_path / "game.gif", fps=2)
+    assert path.exists()
+    with pytest.raises(ValueError, match="index"):
+        env.render(2)
+
+
+def test_parallel_api():
+    parallel_api_test(parallel_env("signalling", pairs=2), num_cycles=10)
+
+
+def test_parallel_seed():
+    parallel_seed_test(lambda: parallel_env("signalling", n_attributes=3), num_cycles=10)
+
+
+def test_sb3_vec_env_ends_games_together_and_learns_from_them():
+    from stable_baselines3 import PPO
+
+    env = envs.make("signalling", batch_size=4, seed=0)
+    vec = SB3VecEnv(env, seed=1)
+    assert vec.num_envs == 8 and vec.reset().shape == (8, 53)
+    for t in range(3):
+        vec.step_async(np.zeros(8, dtype=int))
+        obs, rewards, dones, infos = vec.step_wait()
+        assert dones.all() == (t == 2) and rewards.shape == (8,)
+    assert not any(info["TimeLimit.truncated"] for info in infos)  # terminated: no bootstrap
+    assert infos[1]["terminal_observation"].shape == (53,) and env.state.t.max() == 0
+    model = PPO("MlpPolicy", vec, n_steps=6, batch_size=48, n_epochs=1, seed=0, device="cpu")
+    model.learn(96)
+    assert model.num_timesteps == 96

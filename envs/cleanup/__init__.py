@@ -4,7 +4,7 @@ Source: Hughes et al. 2018, "Inequity aversion improves cooperation in intertemp
 dilemmas" (NeurIPS). Map and constants follow the sequential-social-dilemma games of Vinitsky
 et al. (github.com/eugenevinitsky/sequential_social_dilemma_games, `social_dilemmas/maps.py`
 CLEANUP_MAP, `envs/cleanup.py`); movement, beams and tagging follow Commons Harvest
-(`envs.commons`).
+(`envs.commons`), through the grid worlds' shared mechanics in `envs.grid`.
 
 A river fills with waste; apples grow in the orchard only while the river is clean enough.
 Agents are rewarded only for eating apples, but apples exist only if somebody spends time
@@ -15,8 +15,8 @@ Spaces (per agent):
         window rotated so the agent faces up (it sits at row r, column r, in blue). Colours:
         floor black, wall and outside grey, clean river and stream grey-blue, waste brown,
         apples green, cleaning beams cyan and tagging beams yellow (fired this step), other
-        agents their own colour (agent k: `commons.rules.AGENT_RGB[k % 10]`). Removed agents
-        see zeros.
+        agents their own colour (agent k: `rules.AGENT_RGB[k % 10]`, as in Commons). Removed
+        agents see zeros.
     action: Discrete(9), `rules.ACTIONS`: Commons' eight (0 forward, 1 backward, 2 step left,
         3 step right, 4 turn left, 5 turn right, 6 stay, 7 fire the tagging beam) and
         8 fire the cleaning beam.

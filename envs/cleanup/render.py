@@ -1,4 +1,4 @@
-"""Cleanup state -> RGB frames (episodes -> GIF with Commons' `save_gif`)."""
+"""Cleanup state -> RGB frames (episodes -> GIF with the shared `envs.render.save_gif`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import numpy as np
 from envs.cleanup.config import CleanupConfig
 from envs.cleanup.maps import parse
 from envs.cleanup.rules import CLEAN_BEAM_RGB, RIVER_RGB, WASTE_RGB, CleanupState
-from envs.commons.render import save_gif
-from envs.commons.rules import AGENT_RGB, APPLE_RGB, BEAM_RGB, EMPTY_RGB, WALL_RGB
+from envs.grid import AGENT_RGB, APPLE_RGB, BEAM_RGB, EMPTY_RGB, WALL_RGB
+from envs.render import draw_agents, save_gif
 
 __all__ = ["render", "save_gif"]
 
@@ -37,15 +37,5 @@ def render(cfg: CleanupConfig, state: CleanupState, index: int = 0, scale: int =
     cells[state.clean_beams[index]] = CLEAN_BEAM_RGB
     cells[state.beams[index]] = BEAM_RGB
     frame = cells.repeat(scale, axis=0).repeat(scale, axis=1)  # (H*s, W*s, 3)
-    bar = max(1, scale // 4)
-    edge = (slice(0, bar), slice(scale - bar, scale), slice(scale - bar, scale), slice(0, bar))
-    for k in np.flatnonzero(state.removed_for[index] == 0):  # at most A agents
-        r, c = (int(v) * scale for v in state.pos[index, k])
-        tile = frame[r : r + scale, c : c + scale]
-        tile[:] = AGENT_RGB[k % len(AGENT_RGB)]
-        facing = int(state.orient[index, k])  # 0=N 1=E 2=S 3=W
-        if facing in (0, 2):
-            tile[edge[facing], :] = (32, 32, 32)
-        else:
-            tile[:, edge[facing]] = (32, 32, 32)
-    return frame
+    show = state.removed_for[index] == 0
+    return draw_agents(frame, state.pos[index], state.orient[index], AGENT_RGB, scale, show)

@@ -1,10 +1,11 @@
 """Cleanup rules as pure batched functions of (config, state, actions, rng).
 
 One step, in order: moves and turns, eating, beams (tagging and cleaning), respawns, apple
-growth and waste spawning. Movement, collisions, orientation, beam geometry and respawning
-are Commons Harvest's (`envs.commons.rules`); Cleanup adds the river, its waste, the
-cleaning beam and the pollution-dependent apple growth. Every function advances all B copies
-at once; the only Python loops are bounded by the number of agents (collision passes).
+growth and waste spawning. Movement, collisions, orientation, views, beam geometry and
+respawning are the grid worlds' shared mechanics (`envs.grid`), as in Commons Harvest;
+Cleanup adds the river, its waste, the cleaning beam and the pollution-dependent apple growth.
+Every function advances all B copies at once; the only Python loops are bounded by the number
+of agents (collision passes).
 
 References:
     Hughes et al. 2018, "Inequity aversion improves cooperation in intertemporal social
@@ -21,29 +22,30 @@ import numpy as np
 
 from envs.cleanup.config import CleanupConfig
 from envs.cleanup.maps import CleanupLayout, parse
-from envs.commons import rules as commons
-from envs.commons.rules import (
+from envs.grid import (
     AGENT_RGB,
     APPLE_RGB,
     BEAM_RGB,
     EMPTY_RGB,
-    FIRE,
+    MOVE_ACTIONS,
     SELF_RGB,
     STAY,
     WALL_RGB,
-    _beam_offsets,
-    _resolve_moves,
-    _spawn,
-    _view_offsets,
+    beam_reach,
+    movement_tables,
+    padded_walls,
+    resolve_moves,
+    spawn,
+    view_codes,
 )
 
-ACTIONS: tuple[str, ...] = (*commons.ACTIONS, "clean")
-CLEAN = len(commons.ACTIONS)  # 8
+ACTIONS: tuple[str, ...] = (*MOVE_ACTIONS, "fire", "clean")  # Commons' eight, then clean
+FIRE, CLEAN = len(MOVE_ACTIONS), len(MOVE_ACTIONS) + 1  # 7, 8
 EVENT_NAMES: tuple[str, ...] = ("apples", "cleaned", "beams", "clean_beams", "tagged", "removed")
 
-# Commons' movement tables extended by one column: "clean" neither moves nor turns.
-MOVE_DELTA = np.concatenate([commons.MOVE_DELTA, np.zeros((4, 1, 2), np.int32)], axis=1)
-TURN = np.concatenate([commons.TURN, np.arange(4, dtype=np.int8)[:, None]], axis=1)
+# (4 orientations, 9 actions, 2) moves and (4, 9) orientations after each action; see
+# `envs.grid.movement_tables` (firing and cleaning neither move nor turn).
+MOVE_DELTA, TURN = movement_tables(len(ACTIONS))
 
 RIVER_RGB = (99, 156, 194)  # clean river and stream, light grey-blue (ssd)
 WASTE_RGB = (113, 75, 24)  # brown (ssd)
@@ -87,7 +89,7 @@ def reset(cfg: CleanupConfig, batch_size: int, rng: np.random.Generator) -> Clea
     B, A = batch_size, cfg.num_agents
     H, W = lay.shape
     none = np.zeros((B, A), dtype=bool)
-    flat = _spawn(lay, np.zeros((B, A), np.intp), ~none, none, rng)  # (B, A)
+    flat = spawn(lay.spawns, W, np.zeros((B, A), np.intp), ~none, none, rng)  # (B, A)
     return CleanupState(
         pos=np.stack([flat // W, flat % W], axis=-1).astype(np.int32),
         orient=rng.integers(0, 4, size=(B, A), dtype=np.int8),
@@ -123,12 +125,12 @@ def step(
     act = np.where(active, actions, STAY)
     orient = state.orient.astype(np.intp)
 
-    # 1. Moves and turns (Commons' rules).
+    # 1. Moves and turns (`envs.grid`, as in Commons).
     here = state.pos[..., 0].astype(np.intp) * W + state.pos[..., 1]  # (B, A) flat cell
     delta = MOVE_DELTA[orient, act]  # (B, A, 2)
     there = here + delta[..., 0] * W + delta[..., 1]
     there = np.where(lay.walls.ravel()[there], here, there)
-    cell = _resolve_moves(here, there, active, rng)
+    cell = resolve_moves(here, there, active, rng)
     orient = TURN[orient, act]  # (B, A) int8
 
     # 2. Eating.
@@ -161,7 +163,7 @@ def step(
     back = was_out & (removed_for == 0)
     if back.any():
         on_map = (removed_for == 0) & ~back
-        cell = np.where(back, _spawn(lay, cell, back, on_map, rng), cell)
+        cell = np.where(back, spawn(lay.spawns, W, cell, back, on_map, rng), cell)
         orient = np.where(back, rng.integers(0, 4, size=(B, A), dtype=np.int8), orient)
 
     # 5. Apples on free apple cells, then at most one new waste cell per copy.
@@ -256,8 +258,8 @@ def _fire(
     waste: np.ndarray | None = None,
     through_waste: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Beams of the agents in `fired`: a width x length block ahead of each (Commons'
-    geometry), every lane stopped by the first wall.
+    """Beams of the agents in `fired`: a width x length block ahead of each, every lane
+    stopped by the first wall (`envs.grid.beam_reach`).
 
     With `waste` (B, H*W), the beam cleans: waste in its reach is removed in place, and
     unless `through_waste` a lane also stops at the first waste cell it cleans (ssd). A cell
@@ -273,13 +275,7 @@ def _fire(
     bi, ai = np.nonzero(fired)
     if len(bi) == 0:
         return covered, cleaned
-    pad = length + width // 2
-    walls = _padded_walls(ascii_map, pad)
-    shooter = cell[bi, ai]
-    rc = np.stack([shooter // W, shooter % W], axis=-1)[:, None, None, :]  # (F, 1, 1, 2)
-    lanes = rc + _beam_offsets(length, width)[orient[bi, ai]]  # (F, width, length, 2)
-    reach = np.logical_and.accumulate(~walls[lanes[..., 0] + pad, lanes[..., 1] + pad], axis=-1)
-    flat = np.where(reach, lanes[..., 0] * W + lanes[..., 1], 0)  # (F, width, length)
+    flat, reach = beam_reach(ascii_map, cell[bi, ai], orient[bi, ai], length, width)  # (F, w, L)
     f = np.broadcast_to(bi[:, None, None], reach.shape)
     if waste is not None:
         hit = reach & waste[f, flat]
@@ -317,12 +313,7 @@ def observe(cfg: CleanupConfig, state: CleanupState) -> np.ndarray:
     bi, ai = np.nonzero(on_map)
     inner[bi, state.pos[bi, ai, 0], state.pos[bi, ai, 1]] = _FIRST_AGENT + ai
 
-    Wp = W + 2 * r
-    centre = (state.pos[..., 0].astype(np.intp) + r) * Wp + state.pos[..., 1] + r  # (B, A)
-    centre += (np.arange(B) * base.size)[:, None]
-    idx = _view_offsets(r, Wp)[state.orient.astype(np.intp)]  # (B, A, V*V)
-    idx += centre[..., None]
-    codes = np.take(grid.ravel(), idx)  # (B, A, V*V) uint8
+    codes = view_codes(grid, state.pos, state.orient, r)  # (B, A, V*V) uint8
     codes[..., (V * V) // 2] = _SELF
     codes[~on_map] = _EMPTY  # the empty colour is black: all zeros
     return np.take(_palette(A), codes, axis=0).reshape(B, A, V, V, 3)
@@ -347,17 +338,9 @@ def _padded_codes(ascii_map: tuple[str, ...], pad: int) -> np.ndarray:
     lay = parse(ascii_map)
     codes = np.where(lay.river | lay.stream, _RIVER, _EMPTY).astype(np.uint8)
     codes = np.pad(codes, pad, constant_values=_WALL)
-    codes[_padded_walls(ascii_map, pad)] = _WALL
+    codes[padded_walls(ascii_map, pad)] = _WALL
     codes.flags.writeable = False
     return codes
-
-
-@lru_cache(maxsize=16)
-def _padded_walls(ascii_map: tuple[str, ...], pad: int) -> np.ndarray:
-    """(H+2p, W+2p) bool: the map's walls with `pad` cells of wall around it."""
-    walls = np.pad(parse(ascii_map).walls, pad, constant_values=True)
-    walls.flags.writeable = False
-    return walls
 
 
 @lru_cache(maxsize=16)

@@ -2,7 +2,9 @@
 
 One step, in order: moves and turns, eating, beams and tagging, respawns, apple regrowth.
 Every function advances all B copies at once; the only Python loops are bounded by the number
-of agents (collision passes) or are over constants.
+of agents (collision passes) or are over constants. Orientations, moves, collisions, spawning,
+views and beam geometry are the grid worlds' shared mechanics (`envs.grid`); this module holds
+Commons' own: its actions, apples, tagging and observation layers.
 
 References:
     Perolat et al. 2017, "A multi-agent reinforcement learning model of common-pool resource
@@ -20,49 +22,61 @@ import numpy as np
 
 from envs.commons.config import CommonsConfig
 from envs.commons.maps import Layout, parse
-
-ACTIONS: tuple[str, ...] = (
-    "forward",
-    "backward",
-    "step_left",
-    "step_right",
-    "turn_left",
-    "turn_right",
-    "stay",
-    "fire",
+from envs.grid import (
+    AGENT_RGB,
+    APPLE_RGB,
+    BACKWARD,
+    BEAM_RGB,
+    EMPTY_RGB,
+    FORWARD,
+    MOVE_ACTIONS,
+    SELF_RGB,
+    STAY,
+    STEP_LEFT,
+    STEP_RIGHT,
+    TURN_LEFT,
+    TURN_RIGHT,
+    WALL_RGB,
+    beam_reach,
+    movement_tables,
+    padded_walls,
+    resolve_moves,
+    spawn,
+    view_codes,
 )
-FORWARD, BACKWARD, STEP_LEFT, STEP_RIGHT, TURN_LEFT, TURN_RIGHT, STAY, FIRE = range(8)
+
+ACTIONS: tuple[str, ...] = (*MOVE_ACTIONS, "fire")
+FIRE = len(MOVE_ACTIONS)  # 7
 EVENT_NAMES: tuple[str, ...] = ("apples", "beams", "tagged", "removed")
 
-DIRS = np.array([[-1, 0], [0, 1], [1, 0], [0, -1]], dtype=np.int32)  # N, E, S, W as (drow, dcol)
+# (4 orientations, 8 actions, 2) moves and (4, 8) orientations after each action; see
+# `envs.grid.movement_tables` (firing neither moves nor turns).
+MOVE_DELTA, TURN = movement_tables(len(ACTIONS))
 
-# (4 orientations, 8 actions, 2): moves relative to the orientation (ssd / Melting Pot).
-MOVE_DELTA = np.zeros((4, 8, 2), dtype=np.int32)
-# (4 orientations, 8 actions): orientation after the action.
-TURN = np.repeat(np.arange(4, dtype=np.int8)[:, None], 8, axis=1)
-for _o in range(4):
-    for _a, _quarter_turns in ((FORWARD, 0), (BACKWARD, 2), (STEP_LEFT, 3), (STEP_RIGHT, 1)):
-        MOVE_DELTA[_o, _a] = DIRS[(_o + _quarter_turns) % 4]
-    TURN[_o, TURN_LEFT], TURN[_o, TURN_RIGHT] = (_o + 3) % 4, (_o + 1) % 4
-
-# Colours (RGB) shared by observations and rendering.
-EMPTY_RGB = (0, 0, 0)
-WALL_RGB = (128, 128, 128)
-APPLE_RGB = (0, 200, 0)
-BEAM_RGB = (255, 255, 0)
-SELF_RGB = (0, 0, 255)
-AGENT_RGB = (
-    (230, 25, 75),
-    (245, 130, 48),
-    (145, 30, 180),
-    (240, 50, 230),
-    (70, 240, 240),
-    (170, 110, 40),
-    (250, 190, 212),
-    (128, 0, 0),
-    (0, 128, 128),
-    (255, 215, 180),
-)  # agent k has colour AGENT_RGB[k % 10]
+__all__ = [
+    "ACTIONS",
+    "AGENT_RGB",
+    "APPLE_RGB",
+    "BACKWARD",
+    "BEAM_RGB",
+    "EMPTY_RGB",
+    "EVENT_NAMES",
+    "FIRE",
+    "FORWARD",
+    "MOVE_DELTA",
+    "SELF_RGB",
+    "STAY",
+    "STEP_LEFT",
+    "STEP_RIGHT",
+    "TURN",
+    "TURN_LEFT",
+    "TURN_RIGHT",
+    "WALL_RGB",
+    "CommonsState",
+    "observe",
+    "reset",
+    "step",
+]
 
 
 @dataclass(frozen=True)
@@ -97,7 +111,7 @@ def reset(cfg: CommonsConfig, batch_size: int, rng: np.random.Generator) -> Comm
     B, A = batch_size, cfg.num_agents
     H, W = lay.shape
     none = np.zeros((B, A), dtype=bool)
-    flat = _spawn(lay, np.zeros((B, A), np.intp), ~none, none, rng)  # (B, A)
+    flat = spawn(lay.spawns, W, np.zeros((B, A), np.intp), ~none, none, rng)  # (B, A)
     return CommonsState(
         pos=np.stack([flat // W, flat % W], axis=-1).astype(np.int32),
         orient=rng.integers(0, 4, size=(B, A), dtype=np.int8),
@@ -136,7 +150,7 @@ def step(
     delta = MOVE_DELTA[orient, act]  # (B, A, 2)
     there = here + delta[..., 0] * W + delta[..., 1]
     there = np.where(lay.walls.ravel()[there], here, there)
-    cell = _resolve_moves(here, there, active, rng)
+    cell = resolve_moves(here, there, active, rng)
     orient = TURN[orient, act]  # (B, A) int8
 
     # 2. Eating.
@@ -157,7 +171,7 @@ def step(
     back = was_out & (removed_for == 0)
     if back.any():
         on_map = (removed_for == 0) & ~back
-        cell = np.where(back, _spawn(lay, cell, back, on_map, rng), cell)
+        cell = np.where(back, spawn(lay.spawns, W, cell, back, on_map, rng), cell)
         orient = np.where(back, rng.integers(0, 4, size=(B, A), dtype=np.int8), orient)
 
     # 5. Regrowth on empty apple cells with no agent on them.
@@ -207,88 +221,27 @@ def observe(cfg: CommonsConfig, state: CommonsState) -> np.ndarray:
     bi, ai = np.nonzero(on_map)
     inner[bi, state.pos[bi, ai, 0], state.pos[bi, ai, 1]] = _FIRST_AGENT + ai
 
-    Wp = W + 2 * r
-    centre = (state.pos[..., 0].astype(np.intp) + r) * Wp + state.pos[..., 1] + r  # (B, A)
-    centre += (np.arange(B) * base.size)[:, None]
-    idx = _view_offsets(r, Wp)[state.orient.astype(np.intp)]  # (B, A, V*V)
-    idx += centre[..., None]
-    codes = np.take(grid.ravel(), idx)  # (B, A, V*V) uint8
+    codes = view_codes(grid, state.pos, state.orient, r)  # (B, A, V*V) uint8
     codes[..., (V * V) // 2] = _SELF
     codes[~on_map] = _EMPTY  # the empty colour is black: all zeros
     return np.take(_palette(A), codes, axis=0).reshape(B, A, V, V, 3)
 
 
-def _resolve_moves(
-    here: np.ndarray, there: np.ndarray, active: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
-    """Cells (B, A) after moving, with no two active agents in one cell.
-
-    Two agents trading cells both stay. Otherwise, among agents heading for one cell, one
-    already standing there keeps it, else the one with the highest random priority enters;
-    losers stay put, which can block others in turn (at most A passes).
-    """
-    B, A = here.shape
-    priority = rng.random((B, A))
-    pair = active[:, :, None] & active[:, None, :] & ~np.eye(A, dtype=bool)  # (B, A, A)
-    outranked = priority[:, None, :] > priority[:, :, None]  # [b, i, j]: j beats i
-    moving = there != here
-    swap = (
-        pair
-        & (there[:, :, None] == here[:, None, :])
-        & (there[:, None, :] == here[:, :, None])
-        & moving[:, :, None]
-        & moving[:, None, :]
-    )
-    cell = np.where(swap.any(axis=2), here, there)
-    for _ in range(A):
-        stays = cell == here
-        clash = pair & (cell[:, :, None] == cell[:, None, :])
-        loses = (clash & (stays[:, None, :] | outranked)).any(axis=2) & ~stays
-        if not loses.any():
-            break
-        cell = np.where(loses, here, cell)
-    return cell
-
-
-def _spawn(
-    lay: Layout,
-    cell: np.ndarray,
-    placing: np.ndarray,
-    on_map: np.ndarray,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """Flat cells (B, A): agents in `placing` get distinct random spawn points not held by
-    agents in `on_map`; the others keep `cell`."""
-    B, A = placing.shape
-    W = lay.shape[1]
-    spawn_cells = lay.spawns[:, 0].astype(np.intp) * W + lay.spawns[:, 1]  # (S,)
-    held = ((cell[:, :, None] == spawn_cells) & on_map[:, :, None]).any(axis=1)  # (B, S)
-    score = rng.random((B, len(spawn_cells))) + held  # held points sort last
-    order = np.argsort(score, axis=1)  # (B, S)
-    rank = np.cumsum(placing, axis=1) - 1  # k-th placed agent takes the k-th free point
-    chosen = spawn_cells[order[np.arange(B)[:, None], np.maximum(rank, 0)]]
-    return np.where(placing, chosen, cell)
-
-
 def _beam_cells(
     cfg: CommonsConfig, lay: Layout, cell: np.ndarray, orient: np.ndarray, fired: np.ndarray
 ) -> np.ndarray:
-    """(B, H*W) bool: cells covered by the beams of agents in `fired`, lanes stopped by walls."""
+    """(B, H*W) bool: cells covered by the beams of agents in `fired`, lanes stopped by walls
+    (`envs.grid.beam_reach`)."""
     B = cell.shape[0]
     H, W = lay.shape
     beams = np.zeros((B, H * W), dtype=bool)
     bi, ai = np.nonzero(fired)
     if len(bi) == 0:
         return beams
-    pad = cfg.beam_length + cfg.beam_width // 2
-    walls = _padded_walls(cfg.map, pad)
-    offsets = _beam_offsets(cfg.beam_length, cfg.beam_width)  # (4, lanes, L, 2)
-    shooter = cell[bi, ai]
-    rc = np.stack([shooter // W, shooter % W], axis=-1)[:, None, None, :]  # (F, 1, 1, 2)
-    lanes = rc + offsets[orient[bi, ai]]  # (F, lanes, L, 2)
-    clear = np.logical_and.accumulate(~walls[lanes[..., 0] + pad, lanes[..., 1] + pad], axis=-1)
-    f = np.broadcast_to(bi[:, None, None], clear.shape)
-    beams[f[clear], lanes[..., 0][clear] * W + lanes[..., 1][clear]] = True
+    length, width = cfg.beam_length, cfg.beam_width
+    flat, reach = beam_reach(cfg.map, cell[bi, ai], orient[bi, ai], length, width)  # (F, w, L)
+    f = np.broadcast_to(bi[:, None, None], reach.shape)
+    beams[f[reach], flat[reach]] = True
     return beams
 
 
@@ -331,43 +284,9 @@ def _palette(num_agents: int) -> np.ndarray:
 @lru_cache(maxsize=16)
 def _padded_codes(ascii_map: tuple[str, ...], pad: int) -> np.ndarray:
     """(H+2p, W+2p) uint8: walls and the outside _WALL, everything else _EMPTY."""
-    codes = np.where(_padded_walls(ascii_map, pad), _WALL, _EMPTY).astype(np.uint8)
+    codes = np.where(padded_walls(ascii_map, pad), _WALL, _EMPTY).astype(np.uint8)
     codes.flags.writeable = False
     return codes
-
-
-@lru_cache(maxsize=16)
-def _padded_walls(ascii_map: tuple[str, ...], pad: int) -> np.ndarray:
-    """(H+2p, W+2p) bool: the map's walls with `pad` cells of wall around it."""
-    walls = np.pad(parse(ascii_map).walls, pad, constant_values=True)
-    walls.flags.writeable = False
-    return walls
-
-
-@lru_cache(maxsize=16)
-def _view_offsets(radius: int, row_stride: int) -> np.ndarray:
-    """(4, V*V) flat offsets: view cell (i, j) of an agent facing o is the map cell
-    (radius - i) steps ahead and (j - radius) steps to its right."""
-    steps = np.arange(2 * radius + 1) - radius
-    ahead, right = -steps[:, None], steps[None, :]  # (V, 1), (1, V)
-    out = np.empty((4, (2 * radius + 1) ** 2), dtype=np.intp)
-    for o in range(4):
-        d = ahead[..., None] * DIRS[o] + right[..., None] * DIRS[(o + 1) % 4]  # (V, V, 2)
-        out[o] = (d[..., 0] * row_stride + d[..., 1]).ravel()
-    out.flags.writeable = False
-    return out
-
-
-@lru_cache(maxsize=16)
-def _beam_offsets(length: int, width: int) -> np.ndarray:
-    """(4, width, length, 2): lane l, step d of a beam fired facing o is d+1 cells ahead and
-    l - width//2 cells to the right of the shooter."""
-    ahead = np.arange(1, length + 1)[None, :, None]  # (1, L, 1)
-    side = (np.arange(width) - width // 2)[:, None, None]  # (w, 1, 1)
-    out = np.stack([ahead * DIRS[o] + side * DIRS[(o + 1) % 4] for o in range(4)])
-    out = out.astype(np.intp)
-    out.flags.writeable = False
-    return out
 
 
 @lru_cache(maxsize=16)

@@ -1,12 +1,15 @@
-"""Wolfpack state -> RGB frames (episodes -> GIF with `save_gif`, shared with Commons)."""
+"""Wolfpack state -> RGB frames (episodes -> GIF with the shared `envs.render.save_gif`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from envs.commons.render import save_gif
+from envs.grid import EMPTY_RGB, WALL_RGB
+from envs.render import draw_agents, save_gif
 from envs.wolfpack.config import WolfpackConfig
-from envs.wolfpack.rules import EMPTY_RGB, PREY_RGB, WALL_RGB, WOLF_RGB, WolfpackState, _walls
+from envs.wolfpack.rules import PREY_RGB, WOLF_RGB, WolfpackState, _walls
+
+__all__ = ["render", "save_gif"]
 
 RADIUS_RGB = (40, 40, 0)  # floor within the capture radius of the prey (render only)
 
@@ -34,18 +37,4 @@ def render(cfg: WolfpackConfig, state: WolfpackState, index: int = 0, scale: int
     cells[walls] = WALL_RGB
     cells[prey_row, prey_col] = PREY_RGB
     frame = cells.repeat(scale, axis=0).repeat(scale, axis=1)  # (H*s, W*s, 3)
-    bar = max(1, scale // 4)
-    edge = (slice(0, bar), slice(scale - bar, scale), slice(scale - bar, scale), slice(0, bar))
-    for k in range(state.pos.shape[1]):  # at most A wolves
-        r, c = (int(v) * scale for v in state.pos[index, k])
-        tile = frame[r : r + scale, c : c + scale]
-        tile[:] = WOLF_RGB[k % len(WOLF_RGB)]
-        facing = int(state.orient[index, k])  # 0=N 1=E 2=S 3=W
-        if facing in (0, 2):
-            tile[edge[facing], :] = (32, 32, 32)
-        else:
-            tile[:, edge[facing]] = (32, 32, 32)
-    return frame
-
-
-__all__ = ["render", "save_gif"]
+    return draw_agents(frame, state.pos[index], state.orient[index], WOLF_RGB, scale)

@@ -4,8 +4,8 @@ One step, in order: the wolves move and turn, the scripted prey moves, captures 
 the caught prey respawns. Every function advances all B copies at once; the only Python loops
 are the collision passes (bounded by the number of wolves) and loops over constants.
 
-Movement, turning and collisions are those of Commons Harvest (`envs.commons.rules`), whose
-tables and helpers are reused here.
+Movement, turning, collisions and egocentric views are the grid worlds' shared mechanics
+(`envs.grid`), as in Commons Harvest; the wolves have no beam.
 
 References:
     Leibo et al. 2017, "Multi-agent reinforcement learning in sequential social dilemmas",
@@ -19,29 +19,59 @@ from functools import lru_cache
 
 import numpy as np
 
-from envs.commons.rules import MOVE_DELTA, TURN, _resolve_moves, _view_offsets
+from envs.grid import (
+    BACKWARD,
+    EMPTY_RGB,
+    FORWARD,
+    MOVE_ACTIONS,
+    SELF_RGB,
+    STAY,
+    STEP_LEFT,
+    STEP_RIGHT,
+    TURN_LEFT,
+    TURN_RIGHT,
+    WALL_RGB,
+    movement_tables,
+    resolve_moves,
+    view_codes,
+)
 from envs.wolfpack.config import WALL, WolfpackConfig
 
-ACTIONS: tuple[str, ...] = (
-    "forward",
-    "backward",
-    "step_left",
-    "step_right",
-    "turn_left",
-    "turn_right",
-    "stay",
-)
-FORWARD, BACKWARD, STEP_LEFT, STEP_RIGHT, TURN_LEFT, TURN_RIGHT, STAY = range(7)
+ACTIONS: tuple[str, ...] = MOVE_ACTIONS  # the seven movement actions, indices FORWARD..STAY
 EVENT_NAMES: tuple[str, ...] = ("captures", "team_captures", "lone_captures", "near_prey")
+
+# (4 orientations, 7 actions, 2) moves and (4, 7) orientations after each action.
+MOVE_DELTA, TURN = movement_tables(len(ACTIONS))
+
+__all__ = [
+    "ACTIONS",
+    "BACKWARD",
+    "EMPTY_RGB",
+    "EVENT_NAMES",
+    "FORWARD",
+    "MOVE_DELTA",
+    "PREY_MOVES",
+    "PREY_RGB",
+    "SELF_RGB",
+    "STAY",
+    "STEP_LEFT",
+    "STEP_RIGHT",
+    "TURN",
+    "TURN_LEFT",
+    "TURN_RIGHT",
+    "WALL_RGB",
+    "WOLF_RGB",
+    "WolfpackState",
+    "observe",
+    "reset",
+    "step",
+]
 
 # The prey's options: stay, north, east, south, west as (drow, dcol); it has no orientation.
 PREY_MOVES = np.array([[0, 0], [-1, 0], [0, 1], [1, 0], [0, -1]], dtype=np.intp)
 PREY_MOVES.flags.writeable = False
 
-# Colours (RGB) shared by observations and rendering.
-EMPTY_RGB = (0, 0, 0)
-WALL_RGB = (128, 128, 128)
-SELF_RGB = (0, 0, 255)
+# Colours (RGB) shared by observations and rendering, besides `envs.grid`'s empty, wall, self.
 PREY_RGB = (255, 0, 0)
 WOLF_RGB = (
     (245, 130, 48),
@@ -123,7 +153,7 @@ def step(
     delta = MOVE_DELTA[orient, actions]  # (B, A, 2)
     there = here + delta[..., 0] * W + delta[..., 1]
     there = np.where(walls.ravel()[there] | (there == prey[:, None]), here, there)
-    cell = _resolve_moves(here, there, np.ones((B, A), dtype=bool), rng)
+    cell = resolve_moves(here, there, np.ones((B, A), dtype=bool), rng)
     orient = TURN[orient, actions]  # (B, A) int8
 
     # 2. Prey.
@@ -180,12 +210,7 @@ def observe(cfg: WolfpackConfig, state: WolfpackState) -> np.ndarray:
     bi, ai = np.nonzero(np.ones((B, A), dtype=bool))
     inner[bi, state.pos[bi, ai, 0], state.pos[bi, ai, 1]] = _FIRST_WOLF + ai
 
-    Wp = W + 2 * r
-    centre = (state.pos[..., 0].astype(np.intp) + r) * Wp + state.pos[..., 1] + r  # (B, A)
-    centre += (np.arange(B) * base.size)[:, None]
-    idx = _view_offsets(r, Wp)[state.orient.astype(np.intp)]  # (B, A, V*V)
-    idx += centre[..., None]
-    codes = np.take(grid.ravel(), idx)  # (B, A, V*V) uint8
+    codes = view_codes(grid, state.pos, state.orient, r)  # (B, A, V*V) uint8
     codes[..., (V * V) // 2] = _SELF
     return np.take(_palette(A), codes, axis=0).reshape(B, A, V, V, 3)
 

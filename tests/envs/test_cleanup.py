@@ -17,6 +17,7 @@ from envs.cleanup.rules import (
     ACTIONS,
     CLEAN,
     CLEAN_BEAM_RGB,
+    FIRE,
     RIVER_RGB,
     WASTE_RGB,
     CleanupState,
@@ -28,7 +29,7 @@ from envs.cleanup.rules import (
 )
 from envs.commons import CommonsConfig
 from envs.commons import rules as commons_rules
-from envs.commons.rules import DIRS, EMPTY_RGB, FIRE, FORWARD, SELF_RGB, STAY, WALL_RGB
+from envs.grid import DIRS, EMPTY_RGB, FORWARD, SELF_RGB, STAY, WALL_RGB
 
 RNG = np.random.default_rng
 

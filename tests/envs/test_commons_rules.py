@@ -15,7 +15,6 @@ from envs.commons.render import render, save_gif
 from envs.commons.rules import (
     APPLE_RGB,
     BACKWARD,
-    DIRS,
     FIRE,
     FORWARD,
     SELF_RGB,
@@ -29,6 +28,7 @@ from envs.commons.rules import (
     reset,
     step,
 )
+from envs.grid import DIRS
 
 OPEN = (
     "@@@@@@@@@",

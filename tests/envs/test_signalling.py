@@ -9,7 +9,7 @@ from pettingzoo.test import parallel_api_test, parallel_seed_test
 import envs
 from envs.adapters.pettingzoo import parallel_env
 from envs.adapters.sb3 import SB3VecEnv
-from envs.commons.render import save_gif
+from envs.render import save_gif
 from envs.signalling import SignallingConfig, SignallingEnv
 from envs.signalling.render import RIGHT_RGB, TARGET_RGB, WRONG_RGB
 from envs.signalling.rules import SignallingState, obs_slices, observe, reset, step

@@ -1,0 +1,249 @@
+"""Mechanics shared by the grid worlds (Commons, Cleanup, Wolfpack).
+
+All three are 2-D gridworlds in the style of Leibo et al. 2017 and the sequential social
+dilemma games: agents face one of four orientations, move and turn relative to it, bump into
+walls and into each other, and see an egocentric window rotated so that they face up.
+Commons and Cleanup also respawn agents at spawn points and fire beams. This module holds
+those pieces once:
+
+- orientations (`DIRS`), the seven movement actions and their move / turn tables
+  (`movement_tables`);
+- move-conflict resolution (`resolve_moves`) and spawning at free spawn points (`spawn`);
+- egocentric views: flat offset tables (`view_offsets`) and the gather (`view_codes`);
+- beams: offset tables (`beam_offsets`) and the cells a beam reaches (`beam_reach`);
+- the colours the worlds share in observations and rendering.
+
+Cells are addressed by flat index row * W + col into an (H, W) map, so that a batch of moves
+is integer arithmetic. Orientation o is 0=N 1=E 2=S 3=W; turning right adds 1 (mod 4).
+Every function is pure and batched; the only Python loops are bounded by the number of agents
+(collision passes) or run over constants.
+
+References:
+    Leibo et al. 2017, "Multi-agent reinforcement learning in sequential social dilemmas",
+    AAMAS. Vinitsky et al., sequential_social_dilemma_games (`map_env.py`, `agent.py`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+WALL_CHAR = "@"  # the wall character of every grid world's ASCII maps
+
+# Orientations N, E, S, W as (drow, dcol); DIRS[(o + 1) % 4] is the right-hand side of o.
+DIRS = np.array([[-1, 0], [0, 1], [1, 0], [0, -1]], dtype=np.int32)
+DIRS.flags.writeable = False
+
+MOVE_ACTIONS: tuple[str, ...] = (
+    "forward",
+    "backward",
+    "step_left",
+    "step_right",
+    "turn_left",
+    "turn_right",
+    "stay",
+)  # the first seven actions of every grid world; worlds append their own (fire, clean)
+FORWARD, BACKWARD, STEP_LEFT, STEP_RIGHT, TURN_LEFT, TURN_RIGHT, STAY = range(7)
+
+# Colours (RGB) shared by observations and rendering.
+EMPTY_RGB = (0, 0, 0)
+WALL_RGB = (128, 128, 128)
+SELF_RGB = (0, 0, 255)  # the observing agent, at the centre of its own view
+APPLE_RGB = (0, 200, 0)  # Commons and Cleanup
+BEAM_RGB = (255, 255, 0)  # the tagging beam of Commons and Cleanup
+AGENT_RGB = (
+    (230, 25, 75),
+    (245, 130, 48),
+    (145, 30, 180),
+    (240, 50, 230),
+    (70, 240, 240),
+    (170, 110, 40),
+    (250, 190, 212),
+    (128, 0, 0),
+    (0, 128, 128),
+    (255, 215, 180),
+)  # agent k of Commons and Cleanup has colour AGENT_RGB[k % 10]
+
+
+def movement_tables(num_actions: int) -> tuple[np.ndarray, np.ndarray]:
+    """Move and turn tables for a world whose actions are `MOVE_ACTIONS` plus
+    num_actions - 7 more that neither move nor turn (fire, clean).
+
+    Moves are relative to the orientation, as in ssd and Melting Pot: forward goes DIRS[o],
+    backward DIRS[o + 2], step left DIRS[o + 3], step right DIRS[o + 1] (mod 4). Indexing
+    the tables with (orient, action) arrays moves and turns a whole batch at once.
+
+    Returns:
+        move_delta (4, num_actions, 2) int32: (drow, dcol) of action a when facing o;
+        turn (4, num_actions) int8: the orientation after action a when facing o.
+        Both read-only.
+    """
+    if num_actions < len(MOVE_ACTIONS):
+        raise ValueError(f"movement_tables: num_actions={num_actions}; must be >= 7")
+    move_delta = np.zeros((4, num_actions, 2), dtype=np.int32)
+    turn = np.repeat(np.arange(4, dtype=np.int8)[:, None], num_actions, axis=1)
+    for o in range(4):
+        for a, quarter_turns in ((FORWARD, 0), (BACKWARD, 2), (STEP_LEFT, 3), (STEP_RIGHT, 1)):
+            move_delta[o, a] = DIRS[(o + quarter_turns) % 4]
+        turn[o, TURN_LEFT], turn[o, TURN_RIGHT] = (o + 3) % 4, (o + 1) % 4
+    move_delta.flags.writeable = False
+    turn.flags.writeable = False
+    return move_delta, turn
+
+
+def resolve_moves(
+    here: np.ndarray, there: np.ndarray, active: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Flat cells (B, A) after moving, with no two active agents in one cell.
+
+    Two agents trading cells both stay. Otherwise, among agents heading for one cell, one
+    already standing there keeps it, else the one with the highest random priority enters;
+    losers stay put, which can block others in turn (at most A passes). Draws one (B, A)
+    batch of priorities from `rng` whatever the moves, so a seeded run's later draws do not
+    depend on whether anyone collided.
+
+    Args:
+        here: (B, A) flat cells now.
+        there: (B, A) flat cells each agent tries to enter (walls already ruled out).
+        active: (B, A) bool; inactive agents neither block nor are blocked.
+        rng: the source of the priorities.
+    """
+    B, A = here.shape
+    priority = rng.random((B, A))
+    pair = active[:, :, None] & active[:, None, :] & ~np.eye(A, dtype=bool)  # (B, A, A)
+    outranked = priority[:, None, :] > priority[:, :, None]  # [b, i, j]: j beats i
+    moving = there != here
+    swap = (
+        pair
+        & (there[:, :, None] == here[:, None, :])
+        & (there[:, None, :] == here[:, :, None])
+        & moving[:, :, None]
+        & moving[:, None, :]
+    )
+    cell = np.where(swap.any(axis=2), here, there)
+    for _ in range(A):
+        stays = cell == here
+        clash = pair & (cell[:, :, None] == cell[:, None, :])
+        loses = (clash & (stays[:, None, :] | outranked)).any(axis=2) & ~stays
+        if not loses.any():
+            break
+        cell = np.where(loses, here, cell)
+    return cell
+
+
+def spawn(
+    spawns: np.ndarray,
+    width: int,
+    cell: np.ndarray,
+    placing: np.ndarray,
+    on_map: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Flat cells (B, A): agents in `placing` get distinct random spawn points not held by
+    agents in `on_map`; the others keep `cell`.
+
+    The spawn points are shuffled per copy (held ones sorted last) and the k-th placed agent
+    takes the k-th point, so no two newcomers share one. Draws one (B, S) batch from `rng`.
+
+    Args:
+        spawns: (S, 2) (row, col) of the map's spawn points.
+        width: W, the map's width, for flat indices.
+        cell: (B, A) flat cells now.
+        placing: (B, A) bool, the agents to place.
+        on_map: (B, A) bool, the agents whose cells are taken.
+        rng: the source of the shuffle.
+    """
+    B, A = placing.shape
+    spawn_cells = spawns[:, 0].astype(np.intp) * width + spawns[:, 1]  # (S,)
+    held = ((cell[:, :, None] == spawn_cells) & on_map[:, :, None]).any(axis=1)  # (B, S)
+    score = rng.random((B, len(spawn_cells))) + held  # held points sort last
+    order = np.argsort(score, axis=1)  # (B, S)
+    rank = np.cumsum(placing, axis=1) - 1  # k-th placed agent takes the k-th free point
+    chosen = spawn_cells[order[np.arange(B)[:, None], np.maximum(rank, 0)]]
+    return np.where(placing, chosen, cell)
+
+
+@lru_cache(maxsize=16)
+def view_offsets(radius: int, row_stride: int) -> np.ndarray:
+    """(4, V*V) flat offsets, V = 2 * radius + 1, read-only: view cell (i, j) of an agent
+    facing o is the map cell (radius - i) steps ahead and (j - radius) steps to its right.
+
+    With `row_stride` the width of a grid padded by `radius`, adding an agent's flat centre
+    to row o gathers its whole rotated window in one `np.take` (see `view_codes`).
+    """
+    steps = np.arange(2 * radius + 1) - radius
+    ahead, right = -steps[:, None], steps[None, :]  # (V, 1), (1, V)
+    out = np.empty((4, (2 * radius + 1) ** 2), dtype=np.intp)
+    for o in range(4):
+        d = ahead[..., None] * DIRS[o] + right[..., None] * DIRS[(o + 1) % 4]  # (V, V, 2)
+        out[o] = (d[..., 0] * row_stride + d[..., 1]).ravel()
+    out.flags.writeable = False
+    return out
+
+
+def view_codes(grid: np.ndarray, pos: np.ndarray, orient: np.ndarray, radius: int) -> np.ndarray:
+    """Egocentric windows of cell codes, rotated so that every agent faces up.
+
+    Args:
+        grid: (B, H + 2r, W + 2r) cell codes of each copy, the map padded by r = `radius`
+            cells on every side (so that no window leaves the array).
+        pos: (B, A, 2) (row, col) of the agents in the unpadded map.
+        orient: (B, A) orientations.
+        radius: r.
+    Returns:
+        (B, A, V*V) codes, V = 2r + 1, row-major over the (V, V) window: the agent at the
+        centre (index V*V // 2), its front at the top.
+    """
+    B, Hp, Wp = grid.shape
+    centre = (pos[..., 0].astype(np.intp) + radius) * Wp + pos[..., 1] + radius  # (B, A)
+    centre += (np.arange(B) * (Hp * Wp))[:, None]
+    idx = view_offsets(radius, Wp)[orient.astype(np.intp)]  # (B, A, V*V)
+    idx += centre[..., None]
+    return np.take(grid.ravel(), idx)
+
+
+@lru_cache(maxsize=16)
+def beam_offsets(length: int, width: int) -> np.ndarray:
+    """(4, width, length, 2) (drow, dcol), read-only: lane l, step d of a beam fired facing o
+    is d+1 cells ahead and l - width//2 cells to the right of the shooter."""
+    ahead = np.arange(1, length + 1)[None, :, None]  # (1, L, 1)
+    side = (np.arange(width) - width // 2)[:, None, None]  # (w, 1, 1)
+    out = np.stack([ahead * DIRS[o] + side * DIRS[(o + 1) % 4] for o in range(4)])
+    out = out.astype(np.intp)
+    out.flags.writeable = False
+    return out
+
+
+@lru_cache(maxsize=16)
+def padded_walls(ascii_map: tuple[str, ...], pad: int) -> np.ndarray:
+    """(H+2p, W+2p) bool, read-only: the map's walls ('@') with `pad` cells of wall around."""
+    walls = np.array([[ch == WALL_CHAR for ch in row] for row in ascii_map])
+    walls = np.pad(walls, pad, constant_values=True)
+    walls.flags.writeable = False
+    return walls
+
+
+def beam_reach(
+    ascii_map: tuple[str, ...], shooter: np.ndarray, orient: np.ndarray, length: int, width: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The cells covered by F beams: a width x length block ahead of each shooter
+    (`beam_offsets`), every lane stopped by the first wall on it.
+
+    Args:
+        ascii_map: the map; its walls block beams, and so does the outside.
+        shooter: (F,) flat cells of the shooters.
+        orient: (F,) their orientations.
+        length, width: the beam's reach ahead and its number of lanes.
+    Returns:
+        flat (F, width, length) intp, the flat cell of each lane step (0 where not reached),
+        and reach (F, width, length) bool, whether the beam gets there.
+    """
+    W = len(ascii_map[0])
+    pad = length + width // 2
+    walls = padded_walls(ascii_map, pad)
+    rc = np.stack([shooter // W, shooter % W], axis=-1)[:, None, None, :]  # (F, 1, 1, 2)
+    lanes = rc + beam_offsets(length, width)[orient]  # (F, width, length, 2)
+    reach = np.logical_and.accumulate(~walls[lanes[..., 0] + pad, lanes[..., 1] + pad], axis=-1)
+    flat = np.where(reach, lanes[..., 0] * W + lanes[..., 1], 0)
+    return flat, reach

@@ -1,0 +1,86 @@
+"""The grid worlds' shared mechanics (`envs.grid`) and rendering helpers (`envs.render`) on
+hand-made cases; the worlds' own tests cover them in play."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from envs.grid import (
+    DIRS,
+    FORWARD,
+    STAY,
+    TURN_LEFT,
+    TURN_RIGHT,
+    beam_reach,
+    movement_tables,
+    resolve_moves,
+    spawn,
+    view_codes,
+)
+from envs.render import FACING_RGB, draw_agents
+
+RNG = np.random.default_rng
+
+
+def test_movement_tables_move_relative_to_orientation_and_extra_actions_are_inert():
+    move, turn = movement_tables(9)
+    assert move.shape == (4, 9, 2) and turn.shape == (4, 9)
+    for o in range(4):
+        assert move[o, FORWARD].tolist() == DIRS[o].tolist()
+        assert turn[turn[o, TURN_LEFT], TURN_RIGHT] == o  # left then right: back to o
+        assert not move[o, 7:].any() and turn[o, 7:].tolist() == [o, o]
+        assert not move[o, STAY].any() and turn[o, STAY] == o
+    with pytest.raises(ValueError, match="num_actions=6"):
+        movement_tables(6)
+
+
+def test_resolve_moves_blocks_swaps_and_lets_a_stayer_keep_its_cell():
+    active = np.ones((1, 3), dtype=bool)
+    # Agents 0 and 1 try to trade cells 10 and 11; agent 2 stays on 12.
+    here = np.array([[10, 11, 12]])
+    there = np.array([[11, 10, 12]])
+    assert resolve_moves(here, there, active, RNG(0)).tolist() == [[10, 11, 12]]
+    there = np.array([[12, 11, 12]])  # agent 0 heads for the cell agent 2 stays on
+    assert resolve_moves(here, there, active, RNG(0)).tolist() == [[10, 11, 12]]
+    there = np.array([[20, 20, 12]])  # two entrants: exactly one gets in
+    cells = resolve_moves(here, there, active, RNG(0))[0].tolist()
+    assert sorted(cells[:2]) in ([10, 20], [11, 20]) and len(set(cells)) == 3
+
+
+def test_spawn_gives_distinct_free_points_and_keeps_the_others():
+    spawns = np.array([[1, 1], [1, 2], [1, 3]])  # flat 6, 7, 8 with width 5
+    cell = np.array([[7, 0, 0]] * 200)
+    placing = np.array([[False, True, True]] * 200)
+    on_map = ~placing
+    out = spawn(spawns, 5, cell, placing, on_map, RNG(0))
+    assert (out[:, 0] == 7).all() and (out[:, 1] != out[:, 2]).all()
+    assert set(out[:, 1:].ravel().tolist()) == {6, 8}  # 7 is held
+
+
+def test_view_codes_put_the_agent_at_the_centre_and_its_front_on_top():
+    grid = np.arange(7 * 7, dtype=np.int64).reshape(1, 7, 7)  # a 5 x 5 map padded by 1
+    pos = np.array([[[2, 2]]])
+    for o in range(4):
+        codes = view_codes(grid, pos, np.array([[o]]), 1).reshape(3, 3)
+        centre = np.array([3, 3])
+        assert codes[1, 1] == grid[0, 3, 3]
+        assert codes[0, 1] == grid[0, *(centre + DIRS[o])]  # ahead
+        assert codes[1, 2] == grid[0, *(centre + DIRS[(o + 1) % 4])]  # right
+
+
+def test_beam_reach_stops_each_lane_at_the_first_wall():
+    ascii_map = ("@@@@@@@", "@     @", "@  @  @", "@     @", "@@@@@@@")
+    W = 7
+    flat, reach = beam_reach(ascii_map, np.array([1 * W + 3]), np.array([2]), 3, 3)  # south
+    got = {int(c) for c in flat[reach]}
+    assert got == {2 * W + 2, 3 * W + 2, 2 * W + 4, 3 * W + 4}  # the centre lane hits a wall
+
+
+def test_draw_agents_paints_the_tile_and_a_bar_on_the_facing_side():
+    frame = np.zeros((16, 16, 3), dtype=np.uint8)
+    colours = ((200, 0, 0), (0, 200, 0))
+    pos, orient = np.array([[0, 0], [1, 1]]), np.array([1, 2])  # east, south
+    draw_agents(frame, pos, orient, colours, 8, show=np.array([True, False]))
+    assert frame[0, 0].tolist() == [200, 0, 0] and frame[0, 7].tolist() == list(FACING_RGB)
+    assert not frame[8:, 8:].any()  # agent 1 hidden

@@ -6,17 +6,20 @@
 
 from __future__ import annotations
 
-from agents import sb3_ppo
+from agents import ppo, sb3_ppo
 
 AGENTS: dict[str, type] = {
+    "ppo": ppo.PPO,
     "sb3_ppo": sb3_ppo.SB3PPO,
 }
 
 CONFIGS: dict[str, type] = {
+    "ppo": ppo.PPOConfig,
     "sb3_ppo": sb3_ppo.SB3PPOConfig,
 }
 
 POLICIES: dict[str, type] = {
+    "ppo": ppo.PPOPolicy,
     "sb3_ppo": sb3_ppo.SB3Policy,
 }
 

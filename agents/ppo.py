@@ -1,0 +1,330 @@
+"""PPO in PyTorch, trained directly on a batched world: B copies × A agents in one tensor batch.
+
+No vectorised-env wrappers and no per-env Python loop: each step is one forward pass of the
+whole (B, A) batch (shared network, or one network per agent with batched weights), one call
+of `env.step` with (B, A) actions, and writes into preallocated (T, B, A, ...) buffers. The
+update follows CleanRL's `ppo.py` (clipped surrogate, clipped value loss, entropy bonus,
+advantage normalisation, learning-rate annealing, gradient clipping, `approx_kl`); with
+`recurrent`, CleanRL's `ppo_atari_lstm.py` (a GRU, state zeroed at episode starts, BPTT over
+whole rollout sequences in minibatches of copies).
+
+Episodes: all copies of a world end on the same step; the learner then resets the world with
+the seed of the next episode (`episode_seed`). On truncation (the time limit) the value of the
+final observation is bootstrapped into the last reward (see `agents.ppo_buffer.compute_gae`).
+
+Reproducibility: network initialisation, action sampling and minibatch order draw from the
+trainer's own seeded generator, and episode k starts from `reset(seed=episode_seed(seed, k))`,
+so the same seed gives the same numbers on CPU. A checkpoint describes the learner at the start
+of the current rollout (after the last update): weights, optimiser, generator, episode index,
+recurrent state and the actions taken so far in the current episode. Resuming replays those
+actions from the episode's seeded reset to rebuild the world exactly, and redoes any rollout
+cut short, so a resumed run equals an uninterrupted one (for worlds whose `reset(seed)` and
+`step` are deterministic, as every world in `envs` is).
+
+Ref: Schulman et al. 2017, "Proximal Policy Optimization Algorithms"; Huang et al. 2022,
+"The 37 Implementation Details of Proximal Policy Optimization" (CleanRL).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from agents.hooks import TrainHooks
+from agents.ppo_buffer import Rollout, compute_gae
+from agents.ppo_config import PPOConfig
+from agents.ppo_networks import log_prob_entropy, sample
+from agents.ppo_policy import PPOPolicy, build_network, env_spec, plain, resolve_device
+from envs.core import BatchedEnv
+from generative.checkpoint import load_safe, save_atomic
+
+TRAIN_FORMAT = "emergent.ppo.train.v1"
+
+
+def episode_seed(seed: int, index: int) -> int:
+    """Seed of the reset that starts training episode `index`."""
+    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+
+
+class PPO:
+    """Trainer: `train(env, steps, hooks) -> PPOPolicy`, with checkpoint save and resume."""
+
+    def __init__(self, options: PPOConfig, seed: int = 0, device: str = "auto") -> None:
+        self.options, self.seed = options, seed
+        self.device = resolve_device(device)
+        self.net = None
+        self.mean_return: float | None = None
+        """Mean per-agent return of the last finished batch of training episodes."""
+        self._agent_steps = 0
+        self._env: BatchedEnv | None = None
+        self._restore: dict[str, Any] | None = None
+
+    @property
+    def agent_steps(self) -> int:
+        return self._agent_steps
+
+    @property
+    def policy(self) -> PPOPolicy:
+        assert self.net is not None, "train() builds the network"
+        return PPOPolicy(self.net, self.spec, self.options)
+
+    def _build(self, env: BatchedEnv) -> None:
+        cfg, B = self.options, env.batch_size
+        self.spec = env_spec(env)
+        batches = B if cfg.recurrent else cfg.num_steps * B
+        if batches < cfg.num_minibatches:
+            what = "copies (batch_size)" if cfg.recurrent else "num_steps × copies"
+            raise ValueError(f"ppo: {batches} {what} < num_minibatches={cfg.num_minibatches}")
+        self.net = build_network(self.spec, cfg, self.seed).to(self.device)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.learning_rate, eps=1e-5)
+        self.generator = torch.Generator(self.device).manual_seed(self.seed)
+        continuous = "low" in self.spec
+        self.buffer = Rollout.allocate(
+            cfg.num_steps,
+            B,
+            env.num_agents,
+            env.observation_space.shape,
+            env.observation_space.dtype,
+            len(self.spec["low"]) if continuous else None,
+            cfg.rnn_size if cfg.recurrent else None,
+            self.device,
+        )
+        if continuous:
+            self._low = torch.tensor(self.spec["low"], device=self.device)
+            self._high = torch.tensor(self.spec["high"], device=self.device)
+        action_shape = (len(self.spec["low"]),) if continuous else ()
+        dtype = np.float32 if continuous else np.int64
+        self._episode_actions = np.zeros(
+            (env.max_steps, B, env.num_agents, *action_shape), dtype=dtype
+        )  # what the env received this episode, replayed on resume
+        self._episode_index = 0
+
+    def train(self, env: BatchedEnv, steps: int, hooks: TrainHooks) -> PPOPolicy:
+        """Train until `steps` agent-steps in all (counting any restored from a checkpoint),
+        in whole rollouts; the learning rate anneals over those `steps`."""
+        if self.net is None:
+            self._build(env)
+        if (env.batch_size, env.num_agents) != self.buffer.rewards.shape[1:]:
+            raise ValueError("ppo: train() was given a world of another batch size or agents")
+        if self._restore is not None:
+            self._resume(env, self._restore)
+            self._restore = None
+        elif env is not self._env:
+            self._begin_episode(env, self._episode_index)
+        self._env = env
+        self._mark()
+        while self._agent_steps < steps:
+            if not self._collect(env, hooks):
+                break
+            stats = self._update(steps)
+            self._mark()
+            hooks.on_update(self._agent_steps, stats)
+        return self.policy
+
+    def _begin_episode(self, env: BatchedEnv, index: int) -> None:
+        self._episode_index, self._episode_t, self._start = index, 0, True
+        self._obs = torch.as_tensor(
+            env.reset(seed=episode_seed(self.seed, index)), device=self.device
+        )
+        self._episode_returns = np.zeros((env.batch_size, env.num_agents))
+        self._h = self.net.initial_state(env.batch_size, self.device)
+
+    @torch.inference_mode()
+    def _collect(self, env: BatchedEnv, hooks: TrainHooks) -> bool:
+        """One rollout of T steps into the buffer; False when a hook asked to stop."""
+        cfg, buf, net = self.options, self.buffer, self.net
+        continuous = "low" in self.spec
+        if cfg.recurrent:
+            buf.h0.copy_(self._h)
+        for t in range(cfg.num_steps):
+            buf.obs[t] = self._obs
+            buf.starts[t] = float(self._start)
+            out, value, h = net.step(self._obs, self._h)  # one forward for all B·A agents
+            std = net.std() if continuous else None
+            action = sample(out, std, self.generator)
+            buf.logprobs[t], _ = log_prob_entropy(out, std, action)
+            buf.actions[t], buf.values[t] = action, value
+            if continuous:
+                action = torch.minimum(torch.maximum(action, self._low), self._high)
+            env_action = action.cpu().numpy()
+            result = env.step(env_action)
+            self._episode_actions[self._episode_t] = env_action
+            self._episode_returns += result.rewards
+            rewards = torch.as_tensor(result.rewards, device=self.device)
+            ended = result.terminated | result.truncated  # (B,)
+            if ended.any():
+                if not ended.all():
+                    raise RuntimeError("ppo: every copy of the world must end on the same step")
+                bootstrap = torch.as_tensor(result.truncated & ~result.terminated)
+                if bootstrap.any():  # time limit: bootstrap V(s_final) into the last reward
+                    final_obs = torch.as_tensor(result.obs, device=self.device)
+                    _, final_value, _ = net.step(final_obs, h)
+                    rewards = rewards + cfg.gamma * final_value * bootstrap.to(self.device)[:, None]
+                self.mean_return = float(self._episode_returns.mean())
+                self._begin_episode(env, self._episode_index + 1)
+            else:
+                self._obs = torch.as_tensor(result.obs, device=self.device)
+                self._episode_t += 1
+                self._start, self._h = False, h
+            buf.rewards[t], buf.ends[t] = rewards, float(ended.all())
+            self._agent_steps += rewards.numel()
+            if not hooks.on_step(self._agent_steps, self.mean_return):
+                return False
+        buf.next_value.copy_(net.step(self._obs, self._h)[1])
+        return True
+
+    def _update(self, steps: int) -> dict[str, float]:
+        """Epochs of minibatch updates on the rollout (CleanRL's loss, names and statistics)."""
+        cfg, buf, net = self.options, self.buffer, self.net
+        start_steps = self._snapshot["agent_steps"]
+        frac = max(1.0 - start_steps / steps, 0.0) if cfg.anneal_lr else 1.0
+        learning_rate = frac * cfg.learning_rate
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate
+        advantages, returns = compute_gae(
+            buf.rewards, buf.values, buf.ends, buf.next_value, cfg.gamma, cfg.gae_lambda
+        )
+        T, B, A = buf.rewards.shape
+        continuous = "low" in self.spec
+        n = B if cfg.recurrent else T * B  # minibatches slice copies, or copy-steps
+        size = n // cfg.num_minibatches
+        flat = {
+            "obs": buf.obs,
+            "actions": buf.actions,
+            "logprobs": buf.logprobs,
+            "values": buf.values,
+            "advantages": advantages,
+            "returns": returns,
+        }
+        if not cfg.recurrent:
+            flat = {k: v.reshape(T * B, *v.shape[2:]) for k, v in flat.items()}
+        totals: dict[str, Tensor] = {}
+        count = 0
+        for _epoch in range(cfg.update_epochs):
+            order = torch.randperm(n, generator=self.generator, device=self.device)
+            for i in range(cfg.num_minibatches):
+                idx = order[i * size : (i + 1) * size]
+                if cfg.recurrent:
+                    mb = {k: v[:, idx] for k, v in flat.items()}  # (T, b, A, ...)
+                    out, new_value, _ = net.sequence(mb["obs"], buf.starts[:, idx], buf.h0[idx])
+                else:
+                    mb = {k: v[idx] for k, v in flat.items()}  # (b, A, ...)
+                    out, new_value, _ = net.step(mb["obs"], None)
+                std = net.std() if continuous else None
+                new_logprob, entropy = log_prob_entropy(out, std, mb["actions"])
+                logratio = new_logprob - mb["logprobs"]
+                ratio = logratio.exp()
+                with torch.no_grad():
+                    # http://joschu.net/blog/kl-approx.html
+                    old_approx_kl = (-logratio).mean()
+                    approx_kl = ((ratio - 1) - logratio).mean()
+                    clipfrac = ((ratio - 1.0).abs() > cfg.clip_coef).float().mean()
+                mb_advantages = mb["advantages"]
+                if cfg.norm_adv:
+                    mb_advantages = (mb_advantages - mb_advantages.mean()) / (
+                        mb_advantages.std() + 1e-8
+                    )
+                pg_loss1 = -mb_advantages * ratio
+                pg_loss2 = -mb_advantages * torch.clamp(ratio, 1 - cfg.clip_coef, 1 + cfg.clip_coef)
+                pg_loss = torch.max(pg_loss1, pg_loss2).mean()
+                v_loss_unclipped = (new_value - mb["returns"]) ** 2
+                if cfg.clip_vloss:
+                    v_clipped = mb["values"] + torch.clamp(
+                        new_value - mb["values"], -cfg.clip_coef, cfg.clip_coef
+                    )
+                    v_loss_clipped = (v_clipped - mb["returns"]) ** 2
+                    v_loss = 0.5 * torch.max(v_loss_unclipped, v_loss_clipped).mean()
+                else:
+                    v_loss = 0.5 * v_loss_unclipped.mean()
+                entropy_loss = entropy.mean()
+                loss = pg_loss - cfg.ent_coef * entropy_loss + cfg.vf_coef * v_loss
+
+                self.optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.max_grad_norm)
+                self.optimizer.step()
+                terms = {
+                    "pg_loss": pg_loss,
+                    "v_loss": v_loss,
+                    "entropy_loss": entropy_loss,
+                    "old_approx_kl": old_approx_kl,
+                    "approx_kl": approx_kl,
+                    "clipfrac": clipfrac,
+                }
+                for key, value in terms.items():
+                    totals[key] = totals.get(key, 0.0) + value.detach()
+                count += 1
+            if cfg.target_kl is not None and approx_kl.item() > cfg.target_kl:
+                break
+        y_pred, y_true = buf.values.flatten(), returns.flatten()
+        var_y = y_true.var()
+        explained_var = math.nan if var_y == 0 else float(1 - (y_true - y_pred).var() / var_y)
+        stats = {f"train/{k}": float(v) / count for k, v in totals.items()}
+        stats.update(
+            {"train/learning_rate": learning_rate, "train/explained_variance": explained_var}
+        )
+        return stats
+
+    # Checkpoints: the learner as it was at the start of the current rollout.
+    def _mark(self) -> None:
+        self._snapshot = {
+            "agent_steps": self._agent_steps,
+            "episode_index": self._episode_index,
+            "episode_actions": torch.from_numpy(self._episode_actions[: self._episode_t].copy()),
+            "generator": self.generator.get_state(),
+            "hidden": self._h.cpu().clone() if self._h is not None else torch.zeros(0),
+            "mean_return": math.nan if self.mean_return is None else self.mean_return,
+        }
+
+    def save_checkpoint(self, path: str | Path) -> None:
+        """Weights, optimiser and the rollout-start state (see the module docstring), atomically."""
+        assert self.net is not None, "train() builds the network"
+        save_atomic(
+            {
+                "format": TRAIN_FORMAT,
+                "options": plain(dataclasses.asdict(self.options)),
+                "spec": self.spec,
+                "batch_size": int(self.buffer.rewards.shape[1]),
+                "net": self.net.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                **self._snapshot,
+            },
+            path,
+        )
+
+    def load_checkpoint(self, path: str | Path) -> int:
+        """Read a training checkpoint (applied when `train` gets the world); return its step."""
+        data = load_safe(path, TRAIN_FORMAT)
+        if data["options"] != plain(dataclasses.asdict(self.options)):
+            raise ValueError(f"checkpoint {str(path)!r} was trained with other agent options")
+        self._restore = data
+        self._agent_steps = int(data["agent_steps"])
+        return self._agent_steps
+
+    def _resume(self, env: BatchedEnv, data: dict[str, Any]) -> None:
+        if data["spec"] != self.spec or data["batch_size"] != env.batch_size:
+            raise ValueError("ppo: the checkpoint was trained on a world of another shape")
+        self.net.load_state_dict(data["net"])
+        self.optimizer.load_state_dict(data["optimizer"])
+        self.generator.set_state(data["generator"])
+        self._agent_steps = int(data["agent_steps"])
+        self.mean_return = None if math.isnan(data["mean_return"]) else data["mean_return"]
+        self._begin_episode(env, int(data["episode_index"]))
+        for action in data["episode_actions"].numpy():  # rebuild the world mid-episode
+            result = env.step(action)
+            if (result.terminated | result.truncated).any():
+                raise RuntimeError("ppo: replaying the checkpoint's episode ended it early")
+            self._episode_actions[self._episode_t] = action
+            self._episode_returns += result.rewards
+            self._episode_t += 1
+        if self._episode_t:
+            self._obs = torch.as_tensor(result.obs, device=self.device)
+            self._start = False
+            if self.net.recurrent:
+                self._h = data["hidden"].to(self.device)

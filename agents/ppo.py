@@ -156,7 +156,10 @@ class PPO:
             result = env.step(env_action)
             self._episode_actions[self._episode_t] = env_action
             self._episode_returns += result.rewards
-            rewards = torch.as_tensor(result.rewards, device=self.device)
+            rewards = torch.as_tensor(result.rewards, device=self.device)  # (B, A)
+            if cfg.reward_sharing:
+                alpha = cfg.reward_sharing
+                rewards = (1 - alpha) * rewards + alpha * rewards.mean(dim=1, keepdim=True)
             ended = result.terminated | result.truncated  # (B,)
             if ended.any():
                 if not ended.all():

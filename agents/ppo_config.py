@@ -39,6 +39,10 @@ class PPOConfig:
     """Global gradient-norm clip."""
     target_kl: float | None = None
     """Stop the epochs of an update early once the approximate KL exceeds this (None: never)."""
+    reward_sharing: float = 0.0
+    """alpha: each agent learns from (1 - alpha) r_i + alpha mean_j r_j, its own reward mixed
+    with its copy's mean reward (1: the collective reward of prosocial agents, Peysakhovich &
+    Lerer 2018; 0: selfish). Returns in logs and reports stay the environment's own rewards."""
     share_parameters: bool = True
     """One network for all agents (True) or one network per agent (weights batched, not looped)."""
     recurrent: bool = False
@@ -59,6 +63,8 @@ class PPOConfig:
         for name in ("gamma", "gae_lambda"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name}={getattr(self, name)}; must lie in [0, 1]")
+        if not 0.0 <= self.reward_sharing <= 1.0:
+            raise ValueError(f"reward_sharing={self.reward_sharing}; must lie in [0, 1]")
         for name in ("clip_coef", "ent_coef", "vf_coef", "max_grad_norm"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name}={getattr(self, name)}; must be non-negative")

@@ -268,11 +268,14 @@ def navigation_note(rows: list[dict]) -> str:
     cover, cover_random = last.get("final_coverage"), rand.get("final_coverage")
     if cover is None or cover_random is None:
         return ""
-    verdict = (
-        "**the agents divide the landmarks among themselves**"
-        if cover >= 0.5 and cover > 2 * cover_random
-        else "the agents do not yet settle on distinct landmarks"
-    )
+    if cover >= 0.8:
+        verdict = "**the agents divide the landmarks among themselves**: nearly every landmark "
+        verdict += "has its own agent"
+    elif cover >= max(0.1, 3 * cover_random):
+        verdict = "**a division of the landmarks is emerging**: agents settle on distinct "
+        verdict += "landmarks far more often than by chance, though not yet on all of them"
+    else:
+        verdict = "the agents do not yet settle on distinct landmarks"
     return (
         f"Over the last fifth of the episode {cover:.0%} of the landmarks are occupied "
         f"(random play: {cover_random:.0%}), with {last.get('collisions_per_step') or 0:.2f} "

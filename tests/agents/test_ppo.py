@@ -258,3 +258,18 @@ def test_commons_images_update_and_the_saved_policy_acts_the_same(tmp_path, opti
     first = policy.act(obs, np.random.default_rng(1))
     assert first.shape == (4,) and first.dtype.kind == "i" and first.max() < 8
     np.testing.assert_array_equal(first, loaded.act(obs, np.random.default_rng(1)))
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.5, 1.0])
+def test_reward_sharing_mixes_own_and_copy_mean_rewards(alpha):
+    options = {**FAST, "num_steps": 4, "reward_sharing": alpha}
+    trainer = agents.make("ppo", seed=0, device="cpu", **options)
+    trainer.train(CueEnv(32, length=100), 4 * 32 * 2, Hooks())  # one rollout, no episode end
+    learned = trainer.buffer.rewards  # (T, B, A)
+    # rewards are 0/1 per agent: under mixing each equals (1 - a) r_i + a mean_j r_j
+    own = torch.round((learned - alpha * learned.mean(-1, keepdim=True)) / (1 - alpha + 1e-12))
+    if alpha < 1:
+        assert set(own.unique().tolist()) <= {0.0, 1.0}
+        torch.testing.assert_close((1 - alpha) * own + alpha * own.mean(-1, keepdim=True), learned)
+    else:
+        torch.testing.assert_close(learned[..., 0], learned[..., 1])  # the collective reward

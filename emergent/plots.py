@@ -89,9 +89,11 @@ def metric_curves(
         ax.set_title(labels.get(key, key), fontsize=10)
     for ax in axes.flat[len(metrics) :]:
         ax.set_visible(False)
-    for ax in axes.flat:
-        ax.set_xlabel("agent-steps")
+    for i, ax in enumerate(axes.flat[: len(metrics)]):
         ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+        if i + cols >= len(metrics):  # the lowest panel of its column carries the axis
+            ax.set_xlabel("agent-steps")
+            ax.xaxis.set_tick_params(labelbottom=True)
     axes[0, 0].legend(frameon=False, fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
@@ -137,6 +139,32 @@ def against_parameter(
         ax.set_xticks(x, [f"{v:g}" for v in x])
         ax.xaxis.set_minor_locator(NullLocator())
     axes[0].legend(frameon=False, fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def per_agent_bars(
+    learned: dict[str, np.ndarray],
+    random: dict[str, np.ndarray] | None,
+    path: Path,
+    title: str,
+) -> None:
+    """Per-agent totals (mean over evaluation episodes), one panel per quantity, learned
+    agents as bars and random play as grey ticks: who does what."""
+    fig, axes = plt.subplots(1, len(learned), figsize=(3.6 * len(learned), 3.0), squeeze=False)
+    for ax, (name, values) in zip(axes[0], learned.items(), strict=True):
+        agents = np.arange(len(values))
+        ax.bar(agents, values, color=LEARNED, label="learned")
+        if random is not None and name in random:
+            ax.scatter(
+                agents, random[name], marker="_", s=300, color=RANDOM, label="random", zorder=3
+            )
+        ax.set(title=name, xlabel="agent")
+        ax.set_xticks(agents)
+        ax.xaxis.set_minor_locator(NullLocator())
+    axes[0, 0].legend(frameon=False, fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path)

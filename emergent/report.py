@@ -118,6 +118,8 @@ def single_report(run_dir: Path, cfg) -> str:
         )
     verdict = world.verdict(rows) if world.verdict else ""
     lines += ["", *([verdict, ""] if verdict else [])]
+    if world.per_agent and learned is not None:
+        lines += roles_section(world, learned, random, run_dir)
     if world.metrics:
         lines += ["![emergence metrics](plots/metrics.png)", ""]
     if has_frames:
@@ -130,6 +132,32 @@ def single_report(run_dir: Path, cfg) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+def roles_section(
+    world: worlds.WorldAnalysis, learned: EpisodeLog, random: EpisodeLog | None, run_dir: Path
+) -> list[str]:
+    """Who does what: per-agent totals in the final evaluation, against random play."""
+
+    def totals(log: EpisodeLog) -> dict[str, np.ndarray]:
+        return {
+            title: log.events[event].sum(axis=1).mean(axis=0)  # (A,)
+            for title, event in world.per_agent.items()
+            if event in log.events
+        }
+
+    mine = totals(learned)
+    plots.per_agent_bars(
+        mine,
+        totals(random) if random is not None else None,
+        run_dir / "plots" / "per_agent.png",
+        "Per agent, final evaluation (mean per episode)",
+    )
+    header = "| agent | " + " | ".join(mine) + " |"
+    lines = ["### Who does what", "", header, "|---" * (len(mine) + 1) + "|"]
+    for k in range(len(next(iter(mine.values())))):
+        lines.append(f"| {k} | " + " | ".join(f"{v[k]:.1f}" for v in mine.values()) + " |")
+    return [*lines, "", "![per agent](plots/per_agent.png)", ""]
 
 
 def _load_log(path: Path) -> EpisodeLog | None:

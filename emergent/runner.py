@@ -225,6 +225,7 @@ class RunHooks:
         self.next_eval = (start_step // every.eval_every + 1) * every.eval_every
         self.next_checkpoint = (start_step // every.checkpoint_every + 1) * every.checkpoint_every
         self.stop_requested = False
+        self.last_eval_step: int | None = None
         self.mean_return: float | None = None
         self.last_step = start_step
         self.clock = (time.perf_counter(), start_step)
@@ -282,7 +283,9 @@ class RunHooks:
         log = run_episodes(
             self.eval_env, lambda obs: policy.act(obs, rng), self.eval_seed, record_frames
         )
-        self.log_eval(agent_steps, "learned", log)
+        if agent_steps != self.last_eval_step:  # the final evaluation may repeat the last one
+            self.log_eval(agent_steps, "learned", log)
+        self.last_eval_step = agent_steps
         return log
 
     def log_eval(self, agent_steps: int, policy: str, log: EpisodeLog) -> None:

@@ -43,6 +43,8 @@ class WorldAnalysis:
     """A paragraph on the emergent behaviour, from the metrics rows (may be empty)."""
     literature: dict[str, dict[str, tuple[int, str]]] = field(default_factory=dict)
     """Swept key -> metric -> (expected sign of the trend as the value grows, the claim)."""
+    per_agent: dict[str, str] = field(default_factory=dict)
+    """Bar title -> event: per-agent episode totals plotted for the final evaluation (roles)."""
     counted_events: tuple[str, ...] | None = None
     """Events whose per-agent episode totals are logged (None: all; codes such as tokens are
     not counts)."""
@@ -202,6 +204,8 @@ CLEANUP = WorldAnalysis(
     summarize=_cleanup,
     learned="learned to clean and harvest",
     verdict=labour_note,
+    per_agent={"waste cleaned": "cleaned", "apples eaten": "apples"},
+    counted_events=("apples", "beams", "clean_beams", "tagged", "removed"),
 )
 
 

@@ -3,13 +3,18 @@
 Each uses the same run directory, metrics.jsonl / TensorBoard logs, checkpoints and report as
 the reinforcement-learning runs. The zoo keeps one cell per (dataset, model, seed) under
 `cells/`; a resumed zoo skips finished cells and resumes the one in progress from its
-checkpoint.
+checkpoint. Several processes on one machine may work on the same zoo (`emergent run --resume
+RUN_DIR` in a second shell): each claims a cell before training it (`claim.json`, created
+exclusively), skips cells held by a live process, takes over those of a dead one, and the
+last to finish writes the report.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -132,6 +137,7 @@ def cell_dir(run_dir: Path, dataset: str, label: str, seed: int) -> Path:
 def run_zoo(cfg: ZooExperiment, run_dir: Path, quiet: bool = False) -> Path:
     """Every model on every dataset for every seed (finished cells are kept on resume)."""
     check_device(cfg.train.device)
+    elsewhere = 0  # cells another live process is training
     for dataset in cfg.datasets:
         for seed in range(cfg.seed, cfg.seed + cfg.seeds):
             cache: dict[str, Dataset] = {}
@@ -143,6 +149,9 @@ def run_zoo(cfg: ZooExperiment, run_dir: Path, quiet: bool = False) -> Path:
                 if (cell / "result.json").is_file():
                     continue
                 cell.mkdir(parents=True, exist_ok=True)
+                if not claim(cell / "claim.json"):
+                    elsewhere += 1
+                    continue
                 if view not in cache:
                     cache[view] = load_data(view, seed)
                 if not quiet:
@@ -171,10 +180,55 @@ def run_zoo(cfg: ZooExperiment, run_dir: Path, quiet: bool = False) -> Path:
                         }
                     ),
                 )
-    reconstruction_table(cfg, run_dir, quiet)
+                (cell / "claim.json").unlink(missing_ok=True)
+    if not reconstruction_table(cfg, run_dir, quiet):
+        elsewhere += 1
+    if elsewhere:
+        if not quiet:
+            print(
+                f"[{cfg.name}] {elsewhere} piece(s) are being computed by another process; "
+                "the last process to finish writes the report",
+                file=sys.stderr,
+            )
+        return run_dir
     rundir.write_state(run_dir, status="done")
     gen_report.build_zoo(run_dir, cfg)
     return run_dir
+
+
+def claim(path: Path) -> bool:
+    """Take the piece of work marked by `path` for this process.
+
+    False while a live process on this machine holds it; a claim left by a dead process (a
+    crash, a kill) is taken over, so a resumed zoo never waits for a ghost.
+    """
+    me = {"host": socket.gethostname(), "pid": os.getpid()}
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        try:
+            holder = json.loads(path.read_text())
+        except (OSError, ValueError):
+            holder = {}
+        if holder != me and holder.get("host") == me["host"] and _alive(holder.get("pid")):
+            return False
+        rundir.write_text_atomic(path, json.dumps(me))
+        return True
+    with os.fdopen(fd, "w") as f:
+        json.dump(me, f)
+    return True
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 AUTOENCODERS = ("linear", "mlp", "conv")
@@ -187,14 +241,18 @@ AE_SETTINGS = {
 }
 
 
-def reconstruction_table(cfg: ZooExperiment, run_dir: Path, quiet: bool) -> None:
+def reconstruction_table(cfg: ZooExperiment, run_dir: Path, quiet: bool) -> bool:
     """Test reconstruction error on digits of PCA and of linear, MLP and conv autoencoders
-    at each code size, with the zoo's budget (`reconstruction.json`)."""
+    at each code size, with the zoo's budget (`reconstruction.json`).
+
+    Returns False when another process is computing it."""
     from generative.models.pca import PCA
 
     out = run_dir / "reconstruction.json"
     if out.is_file() or not cfg.code_sizes or "digits" not in cfg.datasets:
-        return
+        return True
+    if not claim(run_dir / "reconstruction.claim.json"):
+        return False
     data = load_data("digits_continuous", cfg.seed)
     # Both sides see the same clean levels / 17 (no dequantization noise for the autoencoders).
     data = dataclasses.replace(data, info=dataclasses.replace(data.info, kind="continuous"))
@@ -218,6 +276,8 @@ def reconstruction_table(cfg: ZooExperiment, run_dir: Path, quiet: bool) -> None
             errors[f"{arch} autoencoder"].append(float(((recon - test) ** 2).sum(1).mean()))
     table = {"code_sizes": list(cfg.code_sizes), "errors": errors}
     rundir.write_text_atomic(out, json.dumps(table))
+    (run_dir / "reconstruction.claim.json").unlink(missing_ok=True)
+    return True
 
 
 def zoo_budget(cfg: ZooExperiment, entry: ZooEntry, seed: int) -> FitConfig:

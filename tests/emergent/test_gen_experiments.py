@@ -134,3 +134,47 @@ def test_single_generative_run_and_a_tiny_zoo(tmp_path):
     assert "## moons" in text and "## digits" in text and "Autoencoders against PCA" in text
     assert "lecture's claims" in text
     assert (run_dir / "plots" / "samples_digits.png").stat().st_size > 5_000
+
+
+def test_claims_share_a_zoo_between_processes(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    from emergent import gen_runner, rundir
+
+    here = tmp_path / "claim.json"
+    assert gen_runner.claim(here) and gen_runner.claim(here)  # ours, and still ours
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        here.write_text(json.dumps({"host": socket.gethostname(), "pid": holder.pid}))
+        assert not gen_runner.claim(here)  # a live process holds it
+        raw = {
+            "name": "zoo",
+            "kind": "gen_zoo",
+            "seeds": 1,
+            "datasets": ["moons"],
+            "models": {"flow": {"model": "realnvp", "num_layers": 2}, "maf": {"model": "maf"}},
+            "train": {"steps": 5, "batch_size": 32},
+            "eval": {"samples": 50},
+        }
+        zoo = config.parse(raw)
+        cell = tmp_path / "runs"
+        run_dir = runner.start(zoo, raw, cell, quiet=True)
+        claimed = gen_runner.cell_dir(run_dir, "moons", "maf", 0)
+        assert (gen_runner.cell_dir(run_dir, "moons", "flow", 0) / "result.json").is_file()
+        # the holder took "maf" before we started: it is left to it, no report yet
+        claimed.mkdir(parents=True, exist_ok=True)
+        (claimed / "result.json").unlink(missing_ok=True)
+        (claimed / "claim.json").write_text(here.read_text())
+        rundir.write_state(run_dir, status="running")
+        runner.resume(run_dir, quiet=True)
+        assert not (claimed / "result.json").is_file()
+        assert rundir.read_state(run_dir)["status"] == "running"
+    finally:
+        holder.kill()
+        holder.wait()
+    runner.resume(run_dir, quiet=True)  # the holder died: its cell is taken over
+    assert (claimed / "result.json").is_file() and not (claimed / "claim.json").exists()
+    assert rundir.read_state(run_dir)["status"] == "done"
+    assert (run_dir / "report.md").is_file()

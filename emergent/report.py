@@ -243,8 +243,7 @@ def compare_with_literature(
         if np.isnan(values).any():
             lines.append(f"- **{metric}**: not measured at every point.")
             continue
-        ranks = np.argsort(np.argsort(values))
-        trend = float(np.corrcoef(np.arange(len(values)), ranks)[0, 1]) if values.std() > 0 else 0.0
+        trend = _rank_trend(values)
         direction = "rises" if trend > 0.3 else "falls" if trend < -0.3 else "shows no clear trend"
         agrees = (trend > 0.3 and sign > 0) or (trend < -0.3 and sign < 0)
         verdict = "as the literature reports" if agrees else "unlike the literature's expectation"
@@ -254,10 +253,20 @@ def compare_with_literature(
             if all(v is not None for v in baseline)
             else ""
         )
-        lines.append(
+        line = (
             f"- **{metric}** {direction} ({values[0]:.2f} → {values[-1]:.2f}, rank correlation "
             f"{trend:+.2f}{random_trend}), {verdict}: {claim}."
         )
+        if random_trend:
+            excess = values - np.array(baseline, dtype=float)
+            learned_part = _rank_trend(excess)
+            if agrees and learned_part * sign <= 0.3:
+                line += (
+                    f" Relative to random play, though, the learned policies' {metric} does not "
+                    f"grow ({excess[0]:+.2f} → {excess[-1]:+.2f}): the trend comes from the "
+                    "setting itself, not from what the agents learned."
+                )
+        lines.append(line)
     tagged = [row["learned"].get("tagged_per_agent") for row in ordered]
     if "peace" in literature and all(t is not None for t in tagged) and max(tagged) < 1.0:
         lines += [
@@ -268,6 +277,14 @@ def compare_with_literature(
             "so peace stays near its maximum; raise `train.steps` to look for it.",
         ]
     return "\n".join(lines)
+
+
+def _rank_trend(values: np.ndarray) -> float:
+    """Spearman correlation of the values with their order (+1 rising, -1 falling)."""
+    if values.std() == 0:
+        return 0.0
+    ranks = np.argsort(np.argsort(values))
+    return float(np.corrcoef(np.arange(len(values)), ranks)[0, 1])
 
 
 def summary_line(run_dir: Path) -> str:

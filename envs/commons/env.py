@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 import gymnasium
 import numpy as np
 
 from envs.commons import render as _render
 from envs.commons import rules
 from envs.commons.config import CommonsConfig
-from envs.core import BatchedEnv, StepResult
+from envs.core import RulesEnv, make_env
 
 
-class CommonsEnv(BatchedEnv):
+class CommonsEnv(RulesEnv):
     """B copies of Commons Harvest; holds the state and the random generator.
+
+    Actions (B, A) in [0, 8); obs (B, A, V, V, 3); truncated once t == max_steps.
 
     Args:
         cfg: the game settings.
@@ -22,40 +22,16 @@ class CommonsEnv(BatchedEnv):
         seed: seed of the generator (None: fresh entropy).
     """
 
+    name = "commons"
+    rules = rules
     event_names = rules.EVENT_NAMES
 
-    def __init__(self, cfg: CommonsConfig, batch_size: int = 1, seed: int | None = None) -> None:
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"commons: batch_size={batch_size!r}; must be an integer >= 1")
-        self.cfg = cfg
+    def _setup(self, cfg: CommonsConfig) -> None:
         self.num_agents = cfg.num_agents
-        self.batch_size = batch_size
         self.max_steps = cfg.max_steps
         V = cfg.view_size
         self.observation_space = gymnasium.spaces.Box(0, 255, (V, V, 3), np.uint8)
         self.action_space = gymnasium.spaces.Discrete(len(rules.ACTIONS))
-        self._rng = np.random.default_rng(seed)
-        self.state = rules.reset(cfg, batch_size, self._rng)
-
-    def reset(self, seed: int | None = None) -> np.ndarray:
-        """Start every copy afresh (re-seeding when `seed` is given); obs (B, A, V, V, 3)."""
-        if seed is not None:
-            self._rng = np.random.default_rng(seed)
-        self.state = rules.reset(self.cfg, self.batch_size, self._rng)
-        return rules.observe(self.cfg, self.state)
-
-    def step(self, actions: np.ndarray) -> StepResult:
-        """Advance every copy with actions (B, A) in [0, 8); truncated once t == max_steps."""
-        actions = np.asarray(actions)
-        shape = (self.batch_size, self.num_agents)
-        if actions.shape != shape:
-            raise ValueError(f"commons: actions shape {actions.shape}; expected {shape}")
-        if actions.size and (actions.min() < 0 or actions.max() >= len(rules.ACTIONS)):
-            raise ValueError(f"commons: actions must be in [0, {len(rules.ACTIONS)})")
-        self.state, rewards, events = rules.step(self.cfg, self.state, actions, self._rng)
-        obs = rules.observe(self.cfg, self.state)
-        truncated = self.state.t >= self.max_steps
-        return StepResult(obs, rewards, np.zeros_like(truncated), truncated, events)
 
     def render(self, index: int = 0) -> np.ndarray:
         """RGB frame (H*8, W*8, 3) uint8 of copy `index`."""
@@ -68,12 +44,4 @@ def make(batch_size: int = 1, seed: int | None = None, **kwargs: object) -> Comm
     Raises:
         ValueError: an unknown or invalid setting.
     """
-    allowed = [f.name for f in fields(CommonsConfig)]
-    unknown = sorted(set(kwargs) - set(allowed))
-    if unknown:
-        raise ValueError(f"commons: unknown option(s) {unknown}; allowed: {', '.join(allowed)}")
-    try:
-        cfg = CommonsConfig(**kwargs)
-    except TypeError as err:  # e.g. a value of the wrong type compared with a number
-        raise ValueError(f"commons: invalid option value ({err})") from None
-    return CommonsEnv(cfg, batch_size=batch_size, seed=seed)
+    return make_env(CommonsEnv, CommonsConfig, batch_size, seed, kwargs)

@@ -330,18 +330,24 @@ def build_zoo(run_dir: Path, cfg) -> Path:
                     text += f" / {mine[0]['modes_total']}"
                 cells_text.append(text + (bound if c in ("nll", "kl") and text != "–" else ""))
             lines.append(f"| {label} ({mine[0]['view']}) | " + " | ".join(cells_text) + " |")
-            sample_file = cell_dir(run_dir, dataset, label, mine[0]["seed"]) / "samples.npz"
+            # On mode-counting toys show each model's worst seed: collapse is what to see
+            shown = min(mine, key=lambda r: (r.get("modes_covered", 0), r["seed"]))
+            sample_file = cell_dir(run_dir, dataset, label, shown["seed"]) / "samples.npz"
             if sample_file.is_file():
                 with np.load(sample_file) as f:
                     kind = "categorical" if mine[0]["view"] == "digits" else "dequantized"
-                    panels[label] = (f["samples"], kind)
+                    name = f"{label} (seed {shown['seed']})" if len(mine) > 1 else label
+                    if shown.get("modes_covered") is not None:
+                        name += f": {shown['modes_covered']} / {shown['modes_total']} modes"
+                    panels[name] = (f["samples"], kind)
         if panels:
             data = load_data(rows[0]["view"] if dataset != "digits" else "digits", cfg.seed)
             sample_figure(
                 data,
                 panels,
                 run_dir / "plots" / f"samples_{dataset}.png",
-                f"{dataset}: data and samples (seed {cfg.seed})",
+                f"{dataset}: data and samples"
+                + ("; each model's worst seed" if any("modes_covered" in r for r in rows) else ""),
             )
             lines += ["", f"![samples on {dataset}](plots/samples_{dataset}.png)", ""]
     recon = run_dir / "reconstruction.json"

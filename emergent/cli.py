@@ -145,9 +145,21 @@ def cmd_list() -> int:
         print(f"  {kind:<16} {_first_line(module.__doc__)}")
     print("experiments:")
     for path in sorted(EXPERIMENTS.glob("*.yaml")):
-        first = path.read_text().splitlines()[0].lstrip("# ").strip() if path.stat().st_size else ""
-        print(f"  {str(path.relative_to(EXPERIMENTS.parent)):<36} {first}")
+        print(f"  {str(path.relative_to(EXPERIMENTS.parent)):<38} {_summary(path)}")
     return 0
+
+
+def _summary(path: Path, width: int = 100) -> str:
+    """The experiment's leading comment, cut at a word boundary to fit one line."""
+    words = []
+    for line in path.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        words += line.lstrip("# ").split()
+    text = " ".join(words)
+    if len(text) <= width:
+        return text
+    return text[: text.rfind(" ", 0, width - 1)].rstrip(",;:") + " …"
 
 
 if __name__ == "__main__":

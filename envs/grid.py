@@ -132,6 +132,38 @@ def resolve_moves(
     return cell
 
 
+def move_agents(
+    pos: np.ndarray,
+    orient: np.ndarray,
+    act: np.ndarray,
+    active: np.ndarray,
+    walls: np.ndarray,
+    move_delta: np.ndarray,
+    turn: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One step of relative moves and turns: walls block, conflicts by `resolve_moves`.
+
+    Args:
+        pos: (B, A, 2) (row, col) now.
+        orient: (B, A) facing (index into DIRS).
+        act: (B, A) actions (inactive agents should hold STAY).
+        active: (B, A) bool, agents on the map.
+        walls: (H, W) bool.
+        move_delta, turn: the world's tables from `movement_tables`.
+        rng: the source of `resolve_moves`' priorities.
+    Returns:
+        Flat cells (B, A) after the move, and the new orientations (B, A) int8.
+    """
+    W = walls.shape[1]
+    o = orient.astype(np.intp)
+    here = pos[..., 0].astype(np.intp) * W + pos[..., 1]  # (B, A) flat cell
+    delta = move_delta[o, act]  # (B, A, 2)
+    there = here + delta[..., 0] * W + delta[..., 1]
+    there = np.where(walls.ravel()[there], here, there)
+    return resolve_moves(here, there, active, rng), turn[o, act]
+
+
 def spawn(
     spawns: np.ndarray,
     width: int,

@@ -38,9 +38,9 @@ from envs.grid import (
     TURN_RIGHT,
     WALL_RGB,
     beam_reach,
+    move_agents,
     movement_tables,
     padded_walls,
-    resolve_moves,
     spawn,
     view_codes,
 )
@@ -143,15 +143,11 @@ def step(
     rows = np.arange(B)[:, None]  # (B, 1)
     active = state.removed_for == 0  # (B, A)
     act = np.where(active, actions, STAY)
-    orient = state.orient.astype(np.intp)
 
     # 1. Moves and turns.
-    here = state.pos[..., 0].astype(np.intp) * W + state.pos[..., 1]  # (B, A) flat cell
-    delta = MOVE_DELTA[orient, act]  # (B, A, 2)
-    there = here + delta[..., 0] * W + delta[..., 1]
-    there = np.where(lay.walls.ravel()[there], here, there)
-    cell = resolve_moves(here, there, active, rng)
-    orient = TURN[orient, act]  # (B, A) int8
+    cell, orient = move_agents(
+        state.pos, state.orient, act, active, lay.walls, MOVE_DELTA, TURN, rng
+    )  # (B, A) flat cells, int8 orientations
 
     # 2. Eating.
     apples = state.apples.reshape(B, H * W).copy()

@@ -102,6 +102,12 @@ def eval_rows(rows: list[dict], policy: str) -> list[dict]:
     return sorted(found, key=lambda r: r["step"])
 
 
+def final_rows(rows: list[dict]) -> tuple[dict, dict]:
+    """The last evaluation row of the learned policy and of random play ({} if none)."""
+    learned, randoms = eval_rows(rows, "learned"), eval_rows(rows, "random")
+    return (learned[-1] if learned else {}), (randoms[-1] if randoms else {})
+
+
 def tragedy_note(rows: list[dict]) -> str:
     """Says, from the numbers, whether learning exhausted the resource earlier in the episode."""
     learned, randoms = eval_rows(rows, "learned"), eval_rows(rows, "random")
@@ -145,10 +151,9 @@ COMMONS = WorldAnalysis(
 
 def labour_note(rows: list[dict]) -> str:
     """Who cleans and who eats at the end of training, against random play."""
-    learned, randoms = eval_rows(rows, "learned"), eval_rows(rows, "random")
-    if not learned or not randoms:
+    last, rand = final_rows(rows)
+    if not last or not rand:
         return ""
-    last, rand = learned[-1], randoms[-1]
     cleaned, cleaned_random = last.get("cleaned_per_agent"), rand.get("cleaned_per_agent")
     if cleaned is None or cleaned_random is None:
         return ""
@@ -211,10 +216,9 @@ CLEANUP = WorldAnalysis(
 
 def hunting_note(rows: list[dict]) -> str:
     """How often and how the learned wolves catch the prey, against random play."""
-    learned, randoms = eval_rows(rows, "learned"), eval_rows(rows, "random")
-    if not learned or not randoms:
+    last, rand = final_rows(rows)
+    if not last or not rand:
         return ""
-    last, rand = learned[-1], randoms[-1]
     caught, caught_random = last.get("captures_per_episode"), rand.get("captures_per_episode")
     if caught is None or caught_random is None:
         return ""
@@ -265,10 +269,9 @@ HUNTING = WorldAnalysis(
 
 def navigation_note(rows: list[dict]) -> str:
     """Whether the agents spread over the landmarks, against random play."""
-    learned, randoms = eval_rows(rows, "learned"), eval_rows(rows, "random")
-    if not learned or not randoms:
+    last, rand = final_rows(rows)
+    if not last or not rand:
         return ""
-    last, rand = learned[-1], randoms[-1]
     cover, cover_random = last.get("final_coverage"), rand.get("final_coverage")
     if cover is None or cover_random is None:
         return ""
@@ -310,10 +313,9 @@ NAVIGATION = WorldAnalysis(
 
 def communication_note(rows: list[dict]) -> str:
     """Whether a shared code emerged, and how structured it is, against random play."""
-    learned, randoms = eval_rows(rows, "learned"), eval_rows(rows, "random")
-    if not learned or not randoms:
+    last, rand = final_rows(rows)
+    if not last or not rand:
         return ""
-    last, rand = learned[-1], randoms[-1]
     success, chance = last.get("success_rate"), rand.get("success_rate")
     if success is None or chance is None:
         return ""

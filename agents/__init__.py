@@ -6,20 +6,23 @@
 
 from __future__ import annotations
 
-from agents import ppo, sb3_ppo
+from agents import ppo, rllib_policy, rllib_ppo, rllib_ppo_config, sb3_ppo
 
 AGENTS: dict[str, type] = {
     "ppo": ppo.PPO,
+    "rllib_ppo": rllib_ppo.RLlibPPO,
     "sb3_ppo": sb3_ppo.SB3PPO,
 }
 
 CONFIGS: dict[str, type] = {
     "ppo": ppo.PPOConfig,
+    "rllib_ppo": rllib_ppo_config.RLlibPPOConfig,
     "sb3_ppo": sb3_ppo.SB3PPOConfig,
 }
 
 POLICIES: dict[str, type] = {
     "ppo": ppo.PPOPolicy,
+    "rllib_ppo": rllib_policy.RLlibPolicy,
     "sb3_ppo": sb3_ppo.SB3Policy,
 }
 

@@ -3,7 +3,9 @@
 ```
 emergent run CONFIG [key=value ...] [--runs-dir DIR]
 emergent run [CONFIG] --resume RUN_DIR
-emergent report RUN_DIR
+emergent sweep CONFIG [key=value ...] [--address ADDR] [--max-concurrent K]
+emergent sweep --resume SWEEP_DIR [--address ADDR]
+emergent report RUN_DIR|SWEEP_DIR
 emergent list
 ```
 Mistakes in the input print one line and exit with status 2; an interrupted run exits 130.
@@ -45,6 +47,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    sweep = sub.add_parser("sweep", help="run a config's trials on Ray Tune, aggregate seeds")
+    sweep.add_argument("config", nargs="?", help="YAML with a sweep: section")
+    sweep.add_argument("overrides", nargs="*", help="key=value overrides, e.g. sweep.seeds=3")
+    sweep.add_argument("--resume", metavar="SWEEP_DIR", help="continue an interrupted sweep")
+    sweep.add_argument(
+        "--address", help="Ray cluster to use (auto, HOST:6379); default: start a local Ray"
+    )
+    sweep.add_argument("--max-concurrent", type=int, metavar="K", help="trials at once")
+    sweep.add_argument(
+        "--runs-dir", default="runs", help="where new sweep directories go (default: runs)"
+    )
+    sweep.add_argument("--quiet", action="store_true", help="no progress table")
+
     report = sub.add_parser("report", help="rebuild plots and report.md of a run directory")
     report.add_argument("run_dir")
 
@@ -57,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "sweep":
+            return cmd_sweep(args)
         if args.command == "report":
             return cmd_report(args)
         return cmd_list()
@@ -66,11 +83,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from emergent import config, rundir, runner
+    from emergent import config, rundir, runner, sweep_config
 
     if args.config and "=" in args.config and not args.config.endswith((".yaml", ".yml")):
         args.overrides.insert(0, args.config)  # `emergent run --resume DIR key=value`
         args.config = None
+    if args.config and sweep_config.is_sweep_file(args.config):
+        raise UserError(f"{args.config} has a sweep: section; run it with `emergent sweep`")
+    if args.resume and sweep_config.is_sweep_dir(args.resume):
+        raise UserError(f"{args.resume} is a sweep; resume it with `emergent sweep --resume`")
     try:
         if args.resume:
             if args.config or args.overrides:
@@ -119,9 +140,34 @@ def _flatten(tree: dict, prefix: str = "") -> dict:
     return flat
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    from emergent import report
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from emergent import sweep, sweep_config
 
+    if args.config and "=" in args.config and not args.config.endswith((".yaml", ".yml")):
+        args.overrides.insert(0, args.config)
+        args.config = None
+    if args.max_concurrent is not None and args.max_concurrent < 1:
+        raise UserError(f"--max-concurrent {args.max_concurrent}; must be at least 1")
+    if args.resume:
+        if args.config or args.overrides or args.max_concurrent:
+            raise UserError("--resume takes only the sweep directory (and --address)")
+        outcome = sweep.resume(args.resume, args.address, quiet=args.quiet)
+    else:
+        if not args.config:
+            raise UserError("sweep needs a CONFIG with a sweep: section or --resume SWEEP_DIR")
+        cfg = sweep_config.load(args.config, args.overrides)
+        outcome = sweep.start(cfg, args.runs_dir, args.address, args.max_concurrent, args.quiet)
+    status, message = outcome.summary()
+    print(message, file=sys.stderr if status else sys.stdout)
+    return status
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from emergent import report, sweep_config, sweep_report
+
+    if sweep_config.is_sweep_dir(args.run_dir):
+        print(f"report: {sweep_report.build(Path(args.run_dir))}")
+        return 0
     print(f"report: {report.build(Path(args.run_dir))}")
     return 0
 
@@ -143,9 +189,17 @@ def cmd_list() -> int:
     for kind in sorted(agents.AGENTS):
         module = importlib.import_module(agents.AGENTS[kind].__module__)
         print(f"  {kind:<16} {_first_line(module.__doc__)}")
-    print("experiments:")
-    for path in sorted(EXPERIMENTS.glob("*.yaml")):
-        print(f"  {str(path.relative_to(EXPERIMENTS.parent)):<38} {_summary(path)}")
+    from emergent.sweep_config import is_sweep_file
+
+    paths = sorted(EXPERIMENTS.glob("*.yaml"))
+    width = max((len(str(p.relative_to(EXPERIMENTS.parent))) for p in paths), default=0) + 1
+    for title, chosen in (
+        ("experiments (emergent run):", [p for p in paths if not is_sweep_file(p)]),
+        ("sweeps (emergent sweep):", [p for p in paths if is_sweep_file(p)]),
+    ):
+        print(title)
+        for path in chosen:
+            print(f"  {str(path.relative_to(EXPERIMENTS.parent)):<{width}} {_summary(path)}")
     return 0
 
 

@@ -83,14 +83,19 @@ class ExperimentConfig:
 
 
 TOP_KEYS = ("name", "kind", "seed", "env", "agent", "train", "grid")
-KINDS = ("rl", "generative", "gen_zoo", "pair_curves")
+KINDS = ("rl", "generative", "gen_zoo", "pair_curves", "diffusion")
 
 
 def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Any:
     """Read a YAML experiment file, apply `key=value` overrides, and validate."""
+    return parse(read_raw(path, overrides, "experiments"))
+
+
+def read_raw(path: str | Path, overrides: list[str] | tuple[str, ...], what: str) -> dict:
+    """The YAML mapping of config file `path` with `key=value` overrides applied."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"config file {str(path)!r} not found; see `emergent list` for experiments")
+        raise UserError(f"config file {str(path)!r} not found; see `emergent list` for {what}")
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
@@ -100,7 +105,7 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Any:
         raise UserError(f"{path}: expected a mapping of config keys at the top level")
     for item in overrides:
         apply_override(raw, item)
-    return parse(raw)
+    return raw
 
 
 def apply_override(raw: dict, item: str) -> None:

@@ -18,6 +18,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -129,17 +130,40 @@ def train_run(
     resume: bool,
     quiet: bool = False,
     report: bool = True,
+    on_eval: Callable[[dict[str, Any]], None] | None = None,
 ) -> Path:
-    """Train one config in `run_dir` (new, or resumed from its last checkpoint)."""
+    """Train one config in `run_dir` (new, or resumed from its last checkpoint).
+
+    `on_eval` receives every evaluation row as it is logged (a sweep reports it to Ray Tune).
+    """
     torch.manual_seed(cfg.seed)
     env = make_env(cfg, cfg.train.num_envs, cfg.seed)
     eval_env = make_env(cfg, cfg.train.eval_envs, cfg.seed + EVAL_SEED_OFFSET)
     trainer = make_trainer(cfg)
+    try:
+        return _train(cfg, run_dir, resume, quiet, report, on_eval, env, eval_env, trainer)
+    finally:
+        if hasattr(trainer, "close"):  # trainers that hold processes (RLlib's Ray actors)
+            trainer.close()
+
+
+def _train(
+    cfg: config_mod.ExperimentConfig,
+    run_dir: Path,
+    resume: bool,
+    quiet: bool,
+    report: bool,
+    on_eval: Callable[[dict[str, Any]], None] | None,
+    env: envs.BatchedEnv,
+    eval_env: envs.BatchedEnv,
+    trainer: Any,
+) -> Path:
+    """The body of `train_run` once its worlds and trainer exist."""
     start_step = 0
     if resume:
         start_step = restore(trainer, run_dir)
     logger = MetricsLogger(run_dir, resume_step=start_step if resume else None)
-    hooks = RunHooks(cfg, run_dir, trainer, eval_env, logger, start_step, quiet)
+    hooks = RunHooks(cfg, run_dir, trainer, eval_env, logger, start_step, quiet, on_eval)
     rundir.write_state(run_dir, status="running", agent_steps=start_step)
     if not resume:
         rng = np.random.default_rng([cfg.seed, 1])
@@ -217,9 +241,10 @@ class RunHooks:
         logger: MetricsLogger,
         start_step: int,
         quiet: bool,
+        on_eval: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.cfg, self.run_dir, self.trainer = cfg, run_dir, trainer
-        self.eval_env, self.logger = eval_env, logger
+        self.eval_env, self.logger, self.on_eval = eval_env, logger, on_eval
         self.eval_seed = cfg.seed + EVAL_SEED_OFFSET
         every = cfg.train
         self.next_eval = (start_step // every.eval_every + 1) * every.eval_every
@@ -301,6 +326,8 @@ class RunHooks:
             if counted is None or name in counted:
                 row[f"{name}_per_agent"] = float(counts.sum(axis=1).mean())
         self.logger.log(row)
+        if self.on_eval is not None:
+            self.on_eval(row)
         if policy == "learned":
             self.bar.write(
                 f"[eval @ {agent_steps:,} steps] return {row['return']:.1f}"

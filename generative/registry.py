@@ -8,7 +8,7 @@ from typing import Any
 from generative import data as data_mod
 from generative.base import GenerativeModel
 from generative.data import DataInfo, Dataset
-from generative.models import autoencoder, ebm, flows, gan, naive_bayes, vae
+from generative.models import autoencoder, diffusion, ebm, flows, gan, naive_bayes, vae
 from generative.models import logistic as logistic_mod
 
 MODELS: dict[str, tuple[type, type]] = {
@@ -18,6 +18,7 @@ MODELS: dict[str, tuple[type, type]] = {
     **gan.MODELS,
     **flows.MODELS,
     **ebm.MODELS,
+    **diffusion.MODELS,
 }
 """name -> (config dataclass, GenerativeModel class)."""
 
@@ -58,6 +59,8 @@ FAMILY_KINDS: dict[str, tuple[str, ...]] = {
     "maf": ("continuous", "dequantized"),
     "nsf": ("continuous", "dequantized"),
     "ebm": ("continuous", "dequantized"),
+    "ddpm": ("continuous", "categorical", "dequantized", "binary"),
+    "latent_diffusion": ("categorical", "binary", "continuous", "dequantized"),
 }
 """The data kinds each family models."""
 

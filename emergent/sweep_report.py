@@ -1,0 +1,354 @@
+"""`report.md`, `plots/` and `aggregate.json` of a sweep, rebuilt from its trials on disk.
+
+Everything is computed from the finished trials' `metrics.jsonl`, aggregated across seeds
+following Agarwal et al. 2021 (`emergent.metrics.aggregate`, 95 % percentile intervals from a
+stratified bootstrap of the seeds):
+- the final evaluation return of each setting: interquartile mean and mean with their CIs;
+- performance profiles: the fraction of a setting's runs whose final return exceeds tau;
+- learning curves: the IQM of the evaluation return at each evaluation step, with CI bands;
+- each of the world's metrics (social outcomes, ...) against the swept parameter: mean and CI.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from emergent import rundir, sweep_config, sweep_plots, worlds
+from emergent.errors import UserError
+from emergent.logger import read_rows
+from emergent.metrics import aggregate
+
+SCORE = "return"
+REPS = 2000  # bootstrap replicates (rliable uses 2,000 for bands)
+CONFIDENCE = 0.95
+PROFILE_POINTS = 60
+
+
+@dataclass
+class Setting:
+    """The finished seeds of one setting: final learned and random rows, evaluation curves."""
+
+    name: str
+    values: dict[str, Any]
+    seeds: list[int] = field(default_factory=list)
+    final: list[dict] = field(default_factory=list)
+    random: list[dict] = field(default_factory=list)
+    curves: list[list[dict]] = field(default_factory=list)
+
+    def values_of(self, metric: str, rows: str = "final") -> np.ndarray:
+        """(seeds,) the metric in each seed's final learned (or random) row; NaN if missing."""
+        found = [row.get(metric) for row in getattr(self, rows)]
+        return np.array([np.nan if v is None else v for v in found], dtype=float)
+
+
+def collect(sweep_dir: Path, sweep: sweep_config.SweepConfig) -> tuple[list[Setting], list[dict]]:
+    """Per-setting results of the finished trials, and one status row per trial."""
+    settings = {
+        name: Setting(name, next(t.values for t in sweep.trials if t.setting == name))
+        for name in sweep.settings
+    }
+    trials = []
+    for trial in sweep.trials:
+        path = sweep_config.trial_dir(sweep_dir, trial.name)
+        rows = read_rows(path / "metrics.jsonl")
+        attempts = read_rows(path / "attempts.jsonl")
+        status = rundir.read_state(path).get("status") or trial_status(sweep_dir, trial, attempts)
+        learned, random = worlds.eval_rows(rows, "learned"), worlds.eval_rows(rows, "random")
+        trials.append(
+            {"trial": trial, "status": status, "attempts": attempts, "final": learned[-1:]}
+        )
+        if status == "done" and learned and random:
+            setting = settings[trial.setting]
+            setting.seeds.append(trial.seed)
+            setting.final.append(learned[-1])
+            setting.random.append(random[-1])
+            setting.curves.append(learned)
+    return list(settings.values()), trials
+
+
+def trial_status(sweep_dir: Path, trial: sweep_config.Trial, attempts: list[dict]) -> str:
+    """Status of a trial that has not written state.json: failed (Tune kept its error), started
+    (it ran before its first checkpoint), or not started."""
+    if (sweep_dir / "tune" / trial.name / "error.txt").is_file():
+        return "failed"
+    return "started" if attempts else "not started"
+
+
+def build(sweep_dir: str | Path) -> Path:
+    """Write report.md, plots/ and aggregate.json of a sweep; return the report's path."""
+    sweep_dir = Path(sweep_dir)
+    sweep = sweep_config.read_dir(sweep_dir)
+    settings, trials = collect(sweep_dir, sweep)
+    done = [s for s in settings if s.final]
+    if not done:
+        raise UserError(f"{sweep_dir}: no trial has finished yet; resume the sweep first")
+    world = worlds.analysis(sweep.base["env"]["name"])
+    metrics = (SCORE, *world.metrics)
+    labels = {SCORE: "Mean return per agent", **world.labels}
+    summaries = {
+        m: aggregate.summarize_across_seeds(
+            {s.name: s.values_of(m) for s in done}, REPS, CONFIDENCE, rng=0
+        )
+        for m in metrics
+    }
+    random = {m: [_mean(s.values_of(m, "random")) for s in done] for m in metrics}
+    x, ticks, xlabel = positions(done, sweep.section.swept_keys)
+    plot_dir = sweep_dir / "plots"
+    plot_dir.mkdir(exist_ok=True)
+    names = [s.name for s in done]
+    seeds = f"{len(sweep.section.seeds)} seeds, 95% CI"
+    sweep_plots.interval_estimates(
+        names,
+        summaries[SCORE],
+        plot_dir / "final_return.png",
+        f"{sweep.name}: final return across seeds ({seeds})",
+        "final evaluation return",
+    )
+    scores = np.concatenate([s.values_of(SCORE) for s in done])
+    taus = np.linspace(scores.min() - 1e-9, scores.max(), PROFILE_POINTS)
+    profiles = [
+        aggregate.performance_profile(s.values_of(SCORE), taus, REPS, CONFIDENCE, rng=0)
+        for s in done
+    ]
+    sweep_plots.performance_profiles(
+        taus,
+        profiles,
+        names,
+        plot_dir / "profile.png",
+        f"{sweep.name}: performance profiles ({seeds})",
+        "final evaluation return τ",
+    )
+    curves = [learning_curve(s) for s in done]
+    sweep_plots.learning_curves(
+        curves,
+        random[SCORE],
+        names,
+        plot_dir / "learning_curves.png",
+        f"{sweep.name}: IQM of the evaluation return ({seeds})",
+        labels[SCORE],
+    )
+    sweep_plots.against_parameter(
+        x,
+        ticks,
+        xlabel,
+        {m: summaries[m] for m in metrics},
+        random,
+        labels,
+        plot_dir / "against_parameter.png",
+        f"{sweep.name}: final evaluation against {xlabel} (mean of seeds, 95% CI)",
+    )
+    write_aggregate(sweep_dir / "aggregate.json", sweep, done, summaries, random)
+    text = render(sweep_dir, sweep, world, trials, done, summaries, random, x, xlabel)
+    path = sweep_dir / "report.md"
+    rundir.write_text_atomic(path, text)
+    return path
+
+
+def _mean(values: np.ndarray) -> float:
+    defined = values[~np.isnan(values)]
+    return float(defined.mean()) if defined.size else float("nan")
+
+
+def positions(settings: list[Setting], keys: tuple[str, ...]) -> tuple[np.ndarray, list, str]:
+    """x of each setting: the swept value when one numeric key is swept, else its index."""
+    if len(keys) == 1:
+        values = [s.values[keys[0]] for s in settings]
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            return np.array(values, dtype=float), [f"{v:g}" for v in values], keys[0]
+        return np.arange(len(values), dtype=float), [str(v) for v in values], keys[0]
+    label = "setting" if keys else "seeds"
+    return np.arange(len(settings), dtype=float), [s.name for s in settings], label
+
+
+def learning_curve(setting: Setting) -> tuple[np.ndarray, aggregate.BootstrapCI] | None:
+    """IQM across seeds of the learned evaluation return at the steps every seed evaluated."""
+    steps = sorted(set.intersection(*({row["step"] for row in c} for c in setting.curves)))
+    if not steps:
+        return None
+    table = np.array(
+        [[{r["step"]: r[SCORE] for r in c}[step] for step in steps] for c in setting.curves],
+        dtype=float,
+    )  # (N, T)
+    return np.array(steps), aggregate.aggregate_curves(table, "iqm", REPS, CONFIDENCE, rng=0)
+
+
+def write_aggregate(
+    path: Path,
+    sweep: sweep_config.SweepConfig,
+    done: list[Setting],
+    summaries: dict[str, list[aggregate.SeedSummary]],
+    random: dict[str, list[float]],
+) -> None:
+    """The numbers behind the report, one entry per finished setting (NaN written as null)."""
+
+    def clean(value: Any) -> Any:
+        return None if isinstance(value, float) and not math.isfinite(value) else value
+
+    entries = []
+    for i, setting in enumerate(done):
+        entries.append(
+            {
+                "setting": setting.name,
+                "values": setting.values,
+                "seeds": setting.seeds,
+                "metrics": {
+                    m: {k: clean(v) for k, v in rows[i]._asdict().items() if k != "param"}
+                    for m, rows in summaries.items()
+                },
+                "random_mean": {m: clean(values[i]) for m, values in random.items()},
+            }
+        )
+    data = {
+        "score": SCORE,
+        "confidence": CONFIDENCE,
+        "bootstrap_reps": REPS,
+        "swept": list(sweep.section.swept_keys),
+        "settings": entries,
+    }
+    rundir.write_text_atomic(path, json.dumps(data, indent=1) + "\n")
+
+
+def _ci(row: aggregate.SeedSummary, which: str = "mean") -> str:
+    if row.n == 0:
+        return "–"
+    low, high = ("ci_low", "ci_high") if which == "mean" else ("iqm_low", "iqm_high")
+    return f"{getattr(row, which):.2f} [{getattr(row, low):.2f}, {getattr(row, high):.2f}]"
+
+
+def render(
+    sweep_dir: Path,
+    sweep: sweep_config.SweepConfig,
+    world: worlds.WorldAnalysis,
+    trials: list[dict],
+    done: list[Setting],
+    summaries: dict[str, list[aggregate.SeedSummary]],
+    random: dict[str, list[float]],
+    x: np.ndarray,
+    xlabel: str,
+) -> str:
+    finished = sum(t["status"] == "done" for t in trials)
+    nodes = {a["node_id"] for t in trials for a in t["attempts"]}
+    restarts = sum(max(len(t["attempts"]) - 1, 0) for t in trials)
+    base = sweep.base
+    lines = [
+        f"# {sweep.name}: {base['env']['name']} with {base['agent']['kind']}, "
+        f"swept over {', '.join(f'`{k}`' for k in sweep.section.swept_keys) or 'seeds'}",
+        "",
+        f"Sweep directory `{sweep_dir}` · {finished} of {len(trials)} trials finished "
+        f"({len(sweep.settings)} settings × {len(sweep.section.seeds)} seeds) on "
+        f"{len(nodes)} Ray node(s), {restarts} restart(s) after failures · "
+        f"{base['train']['steps']:,} agent-steps per trial.",
+        "",
+        f"Rebuild: `emergent report {sweep_dir}`; resume: `emergent sweep --resume {sweep_dir}`.",
+        "",
+        "## Final return across seeds",
+        "",
+        f"Interquartile mean (IQM) and mean over seeds of the final evaluation return, with "
+        f"{CONFIDENCE:.0%} percentile intervals from {REPS:,} stratified bootstrap resamples of "
+        "the seeds (Agarwal et al. 2021, *Deep RL at the Edge of the Statistical Precipice*).",
+        "",
+        "| setting | seeds | IQM [95% CI] | mean [95% CI] | random play (mean) |",
+        "|---|---|---|---|---|",
+    ]
+    for i, setting in enumerate(done):
+        row = summaries[SCORE][i]
+        lines.append(
+            f"| {setting.name} | {row.n} | {_ci(row, 'iqm')} | {_ci(row)} "
+            f"| {random[SCORE][i]:.2f} |"
+        )
+    lines += [
+        "",
+        "![IQM and mean with CIs](plots/final_return.png)",
+        "",
+        "![performance profiles](plots/profile.png)",
+        "",
+        "![learning curves](plots/learning_curves.png)",
+        "",
+        f"## {world.heading} against {xlabel}",
+        "",
+        world.explanation,
+        "",
+        "Mean over seeds of the final evaluation [95% bootstrap CI]:",
+        "",
+        "| setting | " + " | ".join(m for m in summaries) + " |",
+        "|---" * (len(summaries) + 1) + "|",
+    ]
+    for i, setting in enumerate(done):
+        cells = " | ".join(_ci(rows[i]) for rows in summaries.values())
+        lines.append(f"| {setting.name} | {cells} |")
+    lines += [
+        "",
+        "![metrics against the swept parameter](plots/against_parameter.png)",
+        "",
+        *findings(sweep, world, done, summaries, random, x, xlabel),
+        "## Trials",
+        "",
+        "| trial | status | final return | attempts | report |",
+        "|---|---|---|---|---|",
+    ]
+    for t in trials:
+        final = t["final"][0].get(SCORE) if t["final"] else None
+        name = t["trial"].name
+        link = f"[report](trials/{name}/report.md)" if t["status"] == "done" else "–"
+        value = "–" if final is None else f"{final:.2f}"
+        lines.append(f"| {name} | {t['status']} | {value} | {len(t['attempts'])} | {link} |")
+    return "\n".join(lines) + "\n"
+
+
+def findings(
+    sweep: sweep_config.SweepConfig,
+    world: worlds.WorldAnalysis,
+    done: list[Setting],
+    summaries: dict[str, list[aggregate.SeedSummary]],
+    random: dict[str, list[float]],
+    x: np.ndarray,
+    xlabel: str,
+) -> list[str]:
+    """A paragraph from the numbers: each metric from the first to the last setting, whether
+    the intervals separate them, and the direction the literature expects."""
+    if len(done) < 2:
+        return ["One setting finished: nothing to compare yet.", ""]
+    order = np.argsort(x, kind="stable")
+    first, last = done[order[0]].name, done[order[-1]].name
+    expected = world.literature.get(xlabel, {})
+    lines = ["## What the sweep shows", "", f"From `{first}` to `{last}`:", ""]
+    for metric, rows in summaries.items():
+        a, b = rows[order[0]], rows[order[-1]]
+        if a.n == 0 or b.n == 0:
+            lines.append(f"- **{metric}**: undefined at one end (no seed measured it).")
+            continue
+        means = np.array([rows[i].mean for i in order])
+        trend = stats.spearmanr(x[order], means).statistic if np.ptp(means) > 0 else 0.0
+        direction = "rises" if b.mean > a.mean else "falls" if b.mean < a.mean else "stays"
+        apart = a.ci_high < b.ci_low or b.ci_high < a.ci_low
+        line = (
+            f"- **{metric}** {direction} from {_ci(a)} to {_ci(b)} (rank correlation with the "
+            f"setting {trend:+.2f}); "
+            + (
+                "the 95% intervals do not overlap: a clear difference."
+                if apart
+                else f"the 95% intervals overlap: {len(sweep.section.seeds)} seeds cannot "
+                "separate the two ends."
+            )
+        )
+        if metric in expected:
+            sign, claim = expected[metric]
+            if not apart:
+                verdict = f"The literature expects it to {'rise' if sign > 0 else 'fall'}"
+            elif (b.mean - a.mean) * sign > 0:
+                verdict = "As the literature expects"
+            else:
+                verdict = "Unlike the literature's expectation"
+            line += f" {verdict}: {claim}."
+        baseline = random[metric][order[0]], random[metric][order[-1]]
+        if all(math.isfinite(v) for v in baseline):
+            line += f" Random play: {baseline[0]:.2f} → {baseline[1]:.2f}."
+        lines.append(line)
+    return [*lines, ""]

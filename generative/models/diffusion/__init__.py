@@ -1,0 +1,21 @@
+"""Diffusion models: DDPM on the data and latent diffusion on a VAE's codes.
+
+Modules: `schedules` (beta schedules, sampling timesteps), `process` (forward process,
+parameterisations, posterior, the variational bound), `samplers` (DDPM and DDIM steps),
+`guidance` (classifier-free guidance), `embedding`, `unet` and `mlp` (denoisers), `config`,
+`core` (a diffusion model on tensors), `ddpm`, `latent`.
+"""
+
+from __future__ import annotations
+
+from generative.models.diffusion.config import DDPMConfig
+from generative.models.diffusion.ddpm import DDPM
+from generative.models.diffusion.latent import LatentDiffusion, LatentDiffusionConfig
+
+__all__ = ["DDPM", "MODELS", "DDPMConfig", "LatentDiffusion", "LatentDiffusionConfig"]
+
+MODELS = {
+    "ddpm": (DDPMConfig, DDPM),
+    "latent_diffusion": (LatentDiffusionConfig, LatentDiffusion),
+}
+"""name -> (config dataclass, GenerativeModel class)."""

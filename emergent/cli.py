@@ -110,7 +110,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
-    print(f"report: {run_dir / 'report.md'}")
+    if (run_dir / "report.md").is_file():
+        print(f"report: {run_dir / 'report.md'}")
+    else:  # a zoo shared by several processes: the last one to finish writes it
+        print(f"run dir: {run_dir} (its report comes when the other processes finish)")
     return 0
 
 

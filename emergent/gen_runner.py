@@ -137,7 +137,6 @@ def cell_dir(run_dir: Path, dataset: str, label: str, seed: int) -> Path:
 def run_zoo(cfg: ZooExperiment, run_dir: Path, quiet: bool = False) -> Path:
     """Every model on every dataset for every seed (finished cells are kept on resume)."""
     check_device(cfg.train.device)
-    elsewhere = 0  # cells another live process is training
     for dataset in cfg.datasets:
         for seed in range(cfg.seed, cfg.seed + cfg.seeds):
             cache: dict[str, Dataset] = {}
@@ -150,8 +149,7 @@ def run_zoo(cfg: ZooExperiment, run_dir: Path, quiet: bool = False) -> Path:
                     continue
                 cell.mkdir(parents=True, exist_ok=True)
                 if not claim(cell / "claim.json"):
-                    elsewhere += 1
-                    continue
+                    continue  # another live process is training it
                 if view not in cache:
                     cache[view] = load_data(view, seed)
                 if not quiet:
@@ -181,12 +179,13 @@ def run_zoo(cfg: ZooExperiment, run_dir: Path, quiet: bool = False) -> Path:
                     ),
                 )
                 (cell / "claim.json").unlink(missing_ok=True)
-    if not reconstruction_table(cfg, run_dir, quiet):
-        elsewhere += 1
-    if elsewhere:
+    reconstruction_table(cfg, run_dir, quiet)
+    # Counted afresh: a process that skipped a piece held elsewhere may now be the last one.
+    unfinished = unfinished_pieces(cfg, run_dir)
+    if unfinished:
         if not quiet:
             print(
-                f"[{cfg.name}] {elsewhere} piece(s) are being computed by another process; "
+                f"[{cfg.name}] {unfinished} piece(s) are being computed by another process; "
                 "the last process to finish writes the report",
                 file=sys.stderr,
             )
@@ -194,6 +193,19 @@ def run_zoo(cfg: ZooExperiment, run_dir: Path, quiet: bool = False) -> Path:
     rundir.write_state(run_dir, status="done")
     gen_report.build_zoo(run_dir, cfg)
     return run_dir
+
+
+def unfinished_pieces(cfg: ZooExperiment, run_dir: Path) -> int:
+    """Cells without a result, plus the reconstruction table if it is due and missing."""
+    missing = sum(
+        not (cell_dir(run_dir, dataset, entry.label, seed) / "result.json").is_file()
+        for dataset in cfg.datasets
+        for seed in range(cfg.seed, cfg.seed + cfg.seeds)
+        for entry in cfg.models
+        if registry.view_for(entry.model.name, dataset) is not None
+    )
+    table_due = bool(cfg.code_sizes) and "digits" in cfg.datasets
+    return missing + int(table_due and not (run_dir / "reconstruction.json").is_file())
 
 
 def claim(path: Path) -> bool:

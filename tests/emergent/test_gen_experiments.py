@@ -54,7 +54,7 @@ def test_generative_configs_validate_and_round_trip():
             {"kind": "gen_zoo", "datasets": ["moons"], "models": {"a": {"model": "nope"}}},
             "unknown model 'nope'",
         ),
-        ({"kind": "diffusion"}, "kind 'diffusion' is not known"),
+        ({"kind": "score_sde"}, "kind 'score_sde' is not known"),
     ],
 )
 def test_bad_generative_configs_are_one_line_errors(raw, expected):
@@ -136,7 +136,7 @@ def test_single_generative_run_and_a_tiny_zoo(tmp_path):
     assert (run_dir / "plots" / "samples_digits.png").stat().st_size > 5_000
 
 
-def test_claims_share_a_zoo_between_processes(tmp_path):
+def test_claims_share_a_zoo_between_processes(tmp_path, monkeypatch):
     import socket
     import subprocess
     import sys
@@ -171,6 +171,25 @@ def test_claims_share_a_zoo_between_processes(tmp_path):
         runner.resume(run_dir, quiet=True)
         assert not (claimed / "result.json").is_file()
         assert rundir.read_state(run_dir)["status"] == "running"
+        # the holder finishes after our pass skipped its cell: we end last, so we report
+        flow = json.loads(
+            (gen_runner.cell_dir(run_dir, "moons", "flow", 0) / "result.json").read_text()
+        )
+        finished = {**flow, "model": "maf", "label": "maf"}
+        table = gen_runner.reconstruction_table
+
+        def holder_finishes_meanwhile(*args):
+            (claimed / "result.json").write_text(json.dumps(finished))
+            return table(*args)
+
+        monkeypatch.setattr(gen_runner, "reconstruction_table", holder_finishes_meanwhile)
+        runner.resume(run_dir, quiet=True)
+        assert rundir.read_state(run_dir)["status"] == "done"
+        assert "maf" in (run_dir / "report.md").read_text()
+        monkeypatch.undo()
+        (claimed / "result.json").unlink()
+        (run_dir / "report.md").unlink()
+        rundir.write_state(run_dir, status="running")
     finally:
         holder.kill()
         holder.wait()

@@ -311,6 +311,8 @@ def build_zoo(run_dir: Path, cfg) -> Path:
         columns = list(ZOO_COLUMNS) + (
             [*MODE_COLUMNS] if any("modes_covered" in r for r in rows) else []
         )
+        if not any("kl" in r for r in rows):  # images: bits per dimension beside the nats
+            columns.insert(columns.index("nll") + 1, "bits_per_dim")
         columns = [c for c in columns if any(r.get(c) is not None for r in rows)]
         lines += [f"## {dataset}", ""]
         floor = _mean_std([r.get("fd_floor") for r in rows])
@@ -328,7 +330,9 @@ def build_zoo(run_dir: Path, cfg) -> Path:
                 text = _mean_std([r.get(c) for r in mine])
                 if c == "modes_covered" and mine[0].get("modes_total"):
                     text += f" / {mine[0]['modes_total']}"
-                cells_text.append(text + (bound if c in ("nll", "kl") and text != "–" else ""))
+                cells_text.append(
+                    text + (bound if c in ("nll", "bits_per_dim", "kl") and text != "–" else "")
+                )
             lines.append(f"| {label} ({mine[0]['view']}) | " + " | ".join(cells_text) + " |")
             # On mode-counting toys show each model's worst seed: collapse is what to see
             shown = min(mine, key=lambda r: (r.get("modes_covered", 0), r["seed"]))

@@ -4,6 +4,7 @@
 kind: generative    one model on one dataset: model, data, train (FitConfig), eval
 kind: gen_zoo       every listed model on every listed dataset, several seeds, one budget
 kind: pair_curves   Naive Bayes against logistic regression: test error against train size
+kind: diffusion     pixel and latent diffusion on digits, DDPM on the toys (`diffusion_config`)
 ```
 """
 
@@ -120,6 +121,10 @@ def parse(raw: dict) -> Any:
         raise UserError("config: missing key 'name' (the experiment's name, used for runs/<name>/)")
     name = coerce(raw["name"], str, "name")
     seed = coerce(raw.get("seed", 0), int, "seed")
+    if kind == "diffusion":
+        from emergent import diffusion_config
+
+        return diffusion_config.parse(raw)
     if kind == "generative":
         check_keys(raw, GEN_KEYS, "")
         return GenerativeExperiment(
@@ -200,6 +205,10 @@ def check_dataset(name: str, key: str) -> None:
 
 
 def to_dict(cfg: Any) -> dict:
+    from emergent import diffusion_config
+
+    if isinstance(cfg, diffusion_config.DiffusionExperiment):
+        return diffusion_config.to_dict(cfg)
     if isinstance(cfg, GenerativeExperiment):
         return {
             "name": cfg.name,

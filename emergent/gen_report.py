@@ -16,8 +16,11 @@ def _pct(x: float) -> str:
 
 def build(run_dir: Path, cfg) -> Path:
     """The report of any generative experiment kind."""
+    from emergent import diffusion_config, diffusion_report
     from emergent.gen_config import GenerativeExperiment, ZooExperiment
 
+    if isinstance(cfg, diffusion_config.DiffusionExperiment):
+        return diffusion_report.build(run_dir, cfg)
     if isinstance(cfg, GenerativeExperiment):
         return build_single(run_dir)
     if isinstance(cfg, ZooExperiment):
@@ -281,6 +284,19 @@ def _mean_std(values: list[float]) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}" if len(values) > 1 else f"{mean:.{digits}f}"
 
 
+def row_cells(mine: list[dict], columns: list[str]) -> list[str]:
+    """A model's row of a zoo table: mean ± std over its seeds' results, modes out of their
+    total, likelihoods marked where they are only bounds."""
+    bound = " *bound*" if mine[0].get("likelihood") == "bound" else ""
+    out = []
+    for c in columns:
+        text = _mean_std([r.get(c) for r in mine])
+        if c == "modes_covered" and mine[0].get("modes_total"):
+            text += f" / {mine[0]['modes_total']}"
+        out.append(text + (bound if c in ("nll", "bits_per_dim", "kl") and text != "–" else ""))
+    return out
+
+
 def zoo_cells(run_dir: Path) -> list[dict]:
     return [
         json.loads(p.read_text()) for p in sorted((run_dir / "cells").glob("*/*/*/result.json"))
@@ -324,15 +340,7 @@ def build_zoo(run_dir: Path, cfg) -> Path:
             mine = [r for r in rows if r["label"] == label]
             if not mine:
                 continue
-            bound = " *bound*" if mine[0].get("likelihood") == "bound" else ""
-            cells_text = []
-            for c in columns:
-                text = _mean_std([r.get(c) for r in mine])
-                if c == "modes_covered" and mine[0].get("modes_total"):
-                    text += f" / {mine[0]['modes_total']}"
-                cells_text.append(
-                    text + (bound if c in ("nll", "bits_per_dim", "kl") and text != "–" else "")
-                )
+            cells_text = row_cells(mine, columns)
             lines.append(f"| {label} ({mine[0]['view']}) | " + " | ".join(cells_text) + " |")
             # On mode-counting toys show each model's worst seed: collapse is what to see
             shown = min(mine, key=lambda r: (r.get("modes_covered", 0), r["seed"]))

@@ -308,6 +308,10 @@ def run_pair(cfg: PairExperiment, run_dir: Path, quiet: bool = False) -> Path:
 
 
 def run(cfg: Any, run_dir: Path, quiet: bool = False) -> Path:
+    from emergent import diffusion_config, diffusion_runner
+
+    if isinstance(cfg, diffusion_config.DiffusionExperiment):
+        return diffusion_runner.run(cfg, run_dir, quiet)
     if isinstance(cfg, GenerativeExperiment):
         return run_generative(cfg, run_dir, quiet)
     if isinstance(cfg, ZooExperiment):

@@ -1,8 +1,16 @@
 """The one training loop for every generative family.
 
-`fit` owns devices, seeding, optimisers (AdamW per parameter group), gradient clipping, the
-EMA of the weights, checkpoints with resume, non-finite-loss detection and the progress bar.
-Models own none of it: they give `loss`, and players (GANs) declare `param_groups`.
+`fit` owns devices, mixed precision, seeding, optimisers (AdamW per parameter group), gradient
+clipping, the EMA of the weights, checkpoints with resume, non-finite-loss detection and the
+progress bar. Models own none of it: they give `loss`, and players (GANs) declare
+`param_groups`.
+
+The EMA starts with a warm-up, as diffusers' `EMAModel` and most diffusion code do: after
+update k (k = 0, 1, ...) the decay is min(ema, (1 + k) / (10 + k)), so the average forgets
+the untrained initial weights within the first few hundred steps instead of needing
+~1 / (1 - ema) of them (5,000 steps at ema = 0.9998); a short run is then not dominated by its
+random initialisation. Mixed precision (`amp`) runs the loss under `torch.autocast` in bf16 or
+fp16 (fp16 with a dynamic loss scale); weights, optimiser state and the EMA stay float32.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from generative.checkpoint import load_safe, save_atomic
 from generative.data import Dataset
 
 FORMAT = "emergent.generative.fit.v1"
+AMP_MODES = ("off", "auto", "bf16", "fp16")
 
 
 class NonFiniteLoss(RuntimeError):
@@ -42,6 +51,13 @@ class FitConfig:
     """Max global gradient norm per group; 0 turns clipping off."""
     ema: float = 0.0
     """Decay of the exponential moving average of the weights; 0 = no EMA."""
+    ema_warmup: bool = False
+    """Use decay min(ema, (1 + k) / (10 + k)) at update k (diffusers' `EMAModel`), so a short
+    run is not dominated by the untrained weights; False (the default, which keeps earlier
+    configs' numbers) uses `ema` from the first update."""
+    amp: str = "off"
+    """Mixed precision of the loss: 'off', 'bf16', 'fp16' (with loss scaling) or 'auto'
+    (bf16 on CUDA where supported, else fp16; off on CPU)."""
     lr_schedule: str = "constant"
     """'constant' or 'cosine' (to 0 over `steps`)."""
     seed: int = 0
@@ -64,6 +80,8 @@ class FitConfig:
             raise ValueError(f"lr_schedule={self.lr_schedule!r}; allowed: 'constant', 'cosine'")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device={self.device!r}; allowed: 'auto', 'cpu', 'cuda'")
+        if self.amp not in AMP_MODES:
+            raise ValueError(f"amp={self.amp!r}; allowed: {', '.join(AMP_MODES)}")
 
 
 @dataclass
@@ -85,6 +103,35 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of `amp` on `device`, or None for full float32.
+
+    'auto' is bf16 on CUDA devices that support it, fp16 on older ones, and off on the CPU
+    (where autocast rarely pays); 'bf16' and 'fp16' apply on any device.
+    """
+    if amp not in AMP_MODES:
+        raise ValueError(f"amp={amp!r}; allowed: {', '.join(AMP_MODES)}")
+    if amp == "auto":
+        if device.type != "cuda":
+            return None
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}[amp]
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None) -> torch.autocast:
+    """`torch.autocast` on `device` in `dtype`; disabled when dtype is None."""
+    return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
+
+
+def ema_decay(decay: float, update: int, warmup: bool = True) -> float:
+    """The EMA decay at update `update` (0-based): min(decay, (1 + k) / (10 + k)) with warm-up.
+
+    As diffusers' `EMAModel.get_decay` (`use_ema_warmup=False`), after Tarvainen & Valpola
+    2017 ("Mean teachers", sec. 3), who ramp the decay up the same way.
+    """
+    return min(decay, (1 + update) / (10 + update)) if warmup else decay
 
 
 class Batches:
@@ -136,11 +183,13 @@ def fit(
         for name, params in groups.items()
     }
     base_lr = {name: opt.param_groups[0]["lr"] for name, opt in optimizers.items()}
+    amp = resolve_amp(cfg.amp, device)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)
     ema = _ema_copy(model) if cfg.ema > 0 else None
     history: list[dict[str, float]] = []
     start = 0
     if checkpoint is not None and Path(checkpoint).is_file():
-        start = _restore(Path(checkpoint), model, optimizers, ema, gen)
+        start = _restore(Path(checkpoint), model, optimizers, ema, gen, scaler)
         history = []
 
     model.train()
@@ -165,8 +214,9 @@ def fit(
                 x, y = batches.next()
                 x = data.dequantize(x, gen).to(device)
                 y = y.to(device) if y is not None else None
-                out = model.loss(x, y, group=name)
-                loss = out["loss"]
+                with autocast(device, amp):
+                    out = model.loss(x, y, group=name)
+                loss = out["loss"].float()
                 if not torch.isfinite(loss):
                     bar.close()
                     raise NonFiniteLoss(
@@ -176,16 +226,18 @@ def fit(
                     )
                 opt = optimizers[name]
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                scaler.scale(loss).backward()
                 if cfg.grad_clip > 0:
+                    scaler.unscale_(opt)  # clip the true gradients
                     nn.utils.clip_grad_norm_(groups[name], cfg.grad_clip)
-                opt.step()
+                scaler.step(opt)
+                scaler.update()
                 for key, value in out.items():
                     label = key if len(groups) == 1 else f"{name}/{key}"
                     sums[label] = sums.get(label, 0.0) + float(value.detach())
         count += 1
         if ema is not None:
-            _ema_update(ema, model, cfg.ema)
+            _ema_update(ema, model, ema_decay(cfg.ema, step, cfg.ema_warmup))
         done = step + 1
         if done % cfg.log_every == 0 or done == cfg.steps:
             row = {"step": done, **{k: v / count for k, v in sums.items()}}
@@ -197,11 +249,11 @@ def fit(
             sums, count = {}, 0
         bar.update(1)
         if checkpoint is not None and cfg.checkpoint_every and done % cfg.checkpoint_every == 0:
-            _save(Path(checkpoint), done, model, optimizers, ema, gen)
+            _save(Path(checkpoint), done, model, optimizers, ema, gen, scaler)
     bar.close()
     seconds = time.perf_counter() - began
     if checkpoint is not None:
-        _save(Path(checkpoint), cfg.steps, model, optimizers, ema, gen)
+        _save(Path(checkpoint), cfg.steps, model, optimizers, ema, gen, scaler)
     model.eval()
     if ema is not None:
         ema.eval()
@@ -229,7 +281,7 @@ def _ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
         e.copy_(b)
 
 
-def _save(path: Path, step: int, model, optimizers, ema, gen: torch.Generator) -> None:
+def _save(path: Path, step: int, model, optimizers, ema, gen: torch.Generator, scaler) -> None:
     save_atomic(
         {
             "format": FORMAT,
@@ -239,12 +291,13 @@ def _save(path: Path, step: int, model, optimizers, ema, gen: torch.Generator) -
             "ema": ema.state_dict() if ema is not None else {},
             "generator": gen.get_state(),
             "torch_rng": torch.get_rng_state(),
+            "grad_scaler": scaler.state_dict(),
         },
         path,
     )
 
 
-def _restore(path: Path, model, optimizers, ema, gen: torch.Generator) -> int:
+def _restore(path: Path, model, optimizers, ema, gen: torch.Generator, scaler) -> int:
     data = load_safe(path, FORMAT)
     model.load_state_dict(data["model"])
     for name, opt in optimizers.items():
@@ -253,4 +306,6 @@ def _restore(path: Path, model, optimizers, ema, gen: torch.Generator) -> int:
         ema.load_state_dict(data["ema"])
     gen.set_state(data["generator"])
     torch.set_rng_state(data["torch_rng"])
+    if data.get("grad_scaler"):
+        scaler.load_state_dict(data["grad_scaler"])
     return int(data["step"])

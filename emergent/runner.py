@@ -141,59 +141,46 @@ def train_run(
     eval_env = make_env(cfg, cfg.train.eval_envs, cfg.seed + EVAL_SEED_OFFSET)
     trainer = make_trainer(cfg)
     try:
-        return _train(cfg, run_dir, resume, quiet, report, on_eval, env, eval_env, trainer)
+        start_step = 0
+        if resume:
+            start_step = restore(trainer, run_dir)
+        logger = MetricsLogger(run_dir, resume_step=start_step if resume else None)
+        hooks = RunHooks(cfg, run_dir, trainer, eval_env, logger, start_step, quiet, on_eval)
+        rundir.write_state(run_dir, status="running", agent_steps=start_step)
+        if not resume:
+            rng = np.random.default_rng([cfg.seed, 1])
+            log = run_episodes(eval_env, random_policy(eval_env.action_space, rng), hooks.eval_seed)
+            hooks.log_eval(0, "random", log)
+
+        in_main = (
+            threading.current_thread() is threading.main_thread()
+        )  # signals need the main thread
+        previous = signal.signal(signal.SIGINT, hooks.request_stop) if in_main else None
+        try:
+            trainer.train(env, cfg.train.steps, hooks)
+        finally:
+            if in_main:
+                signal.signal(signal.SIGINT, previous)
+            hooks.close_bar()
+        step = trainer.agent_steps
+        hooks.save_checkpoint(step)
+        if hooks.stop_requested:
+            rundir.write_state(run_dir, status="interrupted", agent_steps=step)
+            logger.close()
+            raise Interrupted(run_dir)
+
+        final = hooks.evaluate(step, record_frames=True)
+        final.save(run_dir / "episodes" / "final.npz")
+        save_frames(final.frames, run_dir / "episodes")
+        trainer.policy.save(run_dir / "checkpoints" / "policy.pt")
+        logger.close()
+        rundir.write_state(run_dir, status="done", agent_steps=step)
+        if report:
+            report_mod.build(run_dir)
+        return run_dir
     finally:
         if hasattr(trainer, "close"):  # trainers that hold processes (RLlib's Ray actors)
             trainer.close()
-
-
-def _train(
-    cfg: config_mod.ExperimentConfig,
-    run_dir: Path,
-    resume: bool,
-    quiet: bool,
-    report: bool,
-    on_eval: Callable[[dict[str, Any]], None] | None,
-    env: envs.BatchedEnv,
-    eval_env: envs.BatchedEnv,
-    trainer: Any,
-) -> Path:
-    """The body of `train_run` once its worlds and trainer exist."""
-    start_step = 0
-    if resume:
-        start_step = restore(trainer, run_dir)
-    logger = MetricsLogger(run_dir, resume_step=start_step if resume else None)
-    hooks = RunHooks(cfg, run_dir, trainer, eval_env, logger, start_step, quiet, on_eval)
-    rundir.write_state(run_dir, status="running", agent_steps=start_step)
-    if not resume:
-        rng = np.random.default_rng([cfg.seed, 1])
-        log = run_episodes(eval_env, random_policy(eval_env.action_space, rng), hooks.eval_seed)
-        hooks.log_eval(0, "random", log)
-
-    in_main = threading.current_thread() is threading.main_thread()  # signals need the main thread
-    previous = signal.signal(signal.SIGINT, hooks.request_stop) if in_main else None
-    try:
-        trainer.train(env, cfg.train.steps, hooks)
-    finally:
-        if in_main:
-            signal.signal(signal.SIGINT, previous)
-        hooks.close_bar()
-    step = trainer.agent_steps
-    hooks.save_checkpoint(step)
-    if hooks.stop_requested:
-        rundir.write_state(run_dir, status="interrupted", agent_steps=step)
-        logger.close()
-        raise Interrupted(run_dir)
-
-    final = hooks.evaluate(step, record_frames=True)
-    final.save(run_dir / "episodes" / "final.npz")
-    save_frames(final.frames, run_dir / "episodes")
-    trainer.policy.save(run_dir / "checkpoints" / "policy.pt")
-    logger.close()
-    rundir.write_state(run_dir, status="done", agent_steps=step)
-    if report:
-        report_mod.build(run_dir)
-    return run_dir
 
 
 def restore(trainer: Any, run_dir: Path) -> int:

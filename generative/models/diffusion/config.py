@@ -30,8 +30,8 @@ class DDPMConfig:
     variance: str = "fixed_large"
     """Reverse-step variance: 'fixed_large' (beta_t; Ho et al.'s CIFAR-10 setting) or
     'fixed_small' (beta_tilde_t). It enters the bound and the 'ddpm' sampler, not training;
-    'fixed_large' gave the tighter bound here, the same weights evaluated both ways (digits
-    test NLL 136 vs 144 nats after 1000 steps; ring8 KL 1.35 vs 1.66 nats)."""
+    'fixed_large' gives the tighter bound (with the exact denoiser of a narrow 2-D Gaussian:
+    0.07 against 1.06 nats above the true NLL)."""
     denoiser: str = "auto"
     """'unet' (images (C, H, W)), 'mlp' (flattened input) or 'auto' (unet for images)."""
     channels: tuple[int, ...] = (32, 64)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from matplotlib.ticker import NullLocator
+from matplotlib.axis import Axis
+from matplotlib.ticker import FuncFormatter, NullLocator
 
 from emergent.gen_plots import PALETTE, tile
 from emergent.plots import plt  # Agg backend and the house style
@@ -57,6 +58,17 @@ def chains(forward: np.ndarray, reverse: np.ndarray, timesteps: np.ndarray, path
     plt.close(fig)
 
 
+def plain_log_ticks(axis: Axis) -> None:
+    """Log-axis labels as plain numbers (0.4, 1, 2), not powers of ten (4 × 10⁻¹)."""
+
+    def minor(value: float, _: int) -> str:
+        text = f"{value:g}"
+        return text if text.lstrip("0.")[:1] in ("2", "3", "5") else ""
+
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(FuncFormatter(minor))
+
+
 def fd_against_steps(
     fd: dict[str, Curve], seconds: dict[str, Curve], floor: float, path: Path
 ) -> None:
@@ -79,6 +91,7 @@ def fd_against_steps(
     for ax in axes:
         ax.set_xticks(ticks, [str(t) for t in ticks])
         ax.xaxis.set_minor_locator(NullLocator())
+        plain_log_ticks(ax.yaxis)
         ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
@@ -115,6 +128,7 @@ def guidance_tradeoff(
     ax.axvline(target, color=PALETTE[1], ls=":", lw=1, label=f"{target:.0%} target")
     ax.set(xlabel="classifier accuracy on the requested digit", ylabel="Fréchet distance")
     ax.set_yscale("log")
+    plain_log_ticks(ax.yaxis)
     ax.set_title("classifier-free guidance: fidelity against diversity", fontsize=10)
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()

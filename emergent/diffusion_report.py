@@ -340,7 +340,10 @@ def bound_section(cells: list[dict]) -> list[str]:
         "",
         "The variational bound of Ho et al. 2020 (eq. 5), all T terms on the test split: "
         "an upper bound on the NLL (on the digits a discrete decoder over the 17 levels, so a "
-        "bound on the probability of the images; on the toys a density). Anchor: Ho et al. "
+        "bound on the probability of the images; on the toys a density). How loose the "
+        "process alone makes it: with the exact denoiser of a 2-D Gaussian of std 0.1 (the "
+        "moons' noise) it lies 0.07 nats above the true NLL (a test checks < 0.15), so on the "
+        "toys the bound's KL overstates the model's by about that much. Anchor: Ho et al. "
         "report ≤ 3.75 bits/dim on CIFAR-10 with L_simple.",
         "",
         *table(["data", "model", "NLL (nats, bound)", "bits / dim"], rows),

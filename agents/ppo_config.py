@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from agents.rllib_ppo_config import RLlibPPOConfig
 
 
 @dataclass(frozen=True)
@@ -70,9 +73,14 @@ class PPOConfig:
                 raise ValueError(f"{name}={getattr(self, name)}; must be non-negative")
         if self.target_kl is not None and not self.target_kl > 0:
             raise ValueError(f"target_kl={self.target_kl}; must be positive or None")
-        for name in ("hidden_sizes", "conv_channels"):
-            sizes = getattr(self, name)
-            if not sizes or min(sizes) < 1:
-                raise ValueError(f"{name}={list(sizes)}; need at least one positive size")
-        if self.activation not in ("tanh", "relu"):
-            raise ValueError(f"activation={self.activation!r}; allowed: 'tanh', 'relu'")
+        check_network(self)
+
+
+def check_network(cfg: PPOConfig | RLlibPPOConfig) -> None:
+    """The policy network settings both PPO configs share: layer sizes and activation."""
+    for name in ("hidden_sizes", "conv_channels"):
+        sizes = getattr(cfg, name)
+        if not sizes or min(sizes) < 1:
+            raise ValueError(f"{name}={list(sizes)}; need at least one positive size")
+    if cfg.activation not in ("tanh", "relu"):
+        raise ValueError(f"activation={cfg.activation!r}; allowed: 'tanh', 'relu'")

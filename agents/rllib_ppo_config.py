@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from agents.ppo_config import check_network
+
 POLICY_MODES = ("shared", "per_agent")
 
 
@@ -86,12 +88,7 @@ class RLlibPPOConfig:
                 f"minibatch_size={self.minibatch_size} exceeds "
                 f"train_batch_size={self.train_batch_size}"
             )
-        for name in ("hidden_sizes", "conv_channels"):
-            sizes = getattr(self, name)
-            if not sizes or min(sizes) < 1:
-                raise ValueError(f"{name}={list(sizes)}; need at least one positive size")
-        if self.activation not in ("tanh", "relu"):
-            raise ValueError(f"activation={self.activation!r}; allowed: 'tanh', 'relu'")
+        check_network(self)
 
 
 def module_ids(cfg: RLlibPPOConfig, num_agents: int) -> list[str]:

@@ -29,15 +29,20 @@ CHECKPOINT = re.compile(r"step_(\d+)\.pt$")
 
 def create(runs_dir: str | Path, cfg: config_mod.ExperimentConfig) -> Path:
     """A new, empty run directory holding the resolved config."""
-    base = Path(runs_dir) / cfg.name
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    run_dir, n = base / stamp, 1
-    while run_dir.exists():
-        n += 1
-        run_dir = base / f"{stamp}-{n}"
-    run_dir.mkdir(parents=True)
+    run_dir = new_dir(Path(runs_dir) / cfg.name)
     write_config(run_dir, cfg)
     return run_dir
+
+
+def new_dir(base: Path) -> Path:
+    """A new empty directory base/<timestamp>, suffixed -2, -3, ... when that one exists."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path, n = base / stamp, 1
+    while path.exists():
+        n += 1
+        path = base / f"{stamp}-{n}"
+    path.mkdir(parents=True)
+    return path
 
 
 def write_config(run_dir: Path, cfg: config_mod.ExperimentConfig) -> None:

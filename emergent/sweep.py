@@ -82,13 +82,7 @@ class SweepOutcome:
 
 def create(sweep: sweep_config.SweepConfig, runs_dir: str | Path) -> Path:
     """A new sweep directory: sweep.yaml and one run directory (config.yaml) per trial."""
-    base = Path(runs_dir).resolve() / sweep.name
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    sweep_dir, n = base / stamp, 1
-    while sweep_dir.exists():
-        n += 1
-        sweep_dir = base / f"{stamp}-{n}"
-    sweep_dir.mkdir(parents=True)
+    sweep_dir = rundir.new_dir(Path(runs_dir).resolve() / sweep.name)
     rundir.write_text_atomic(
         sweep_dir / sweep_config.SWEEP_FILE, yaml.safe_dump(sweep.to_dict(), sort_keys=False)
     )

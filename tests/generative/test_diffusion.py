@@ -41,13 +41,7 @@ MU, STD = torch.tensor([0.5, -1.0]), torch.tensor([0.5, 1.5])
 """A 2-D Gaussian N(MU, diag STD^2), whose optimal denoiser is known in closed form."""
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks: extra threads only contend on a shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def seeded(seed: int = 0) -> torch.Generator:

@@ -16,13 +16,7 @@ TOY = DataInfo("toy", (2,), "continuous")
 SMALL = EBMConfig(hidden=(32, 32), alpha=0.1, sgld_steps=10, buffer_size=512, grid_size=64)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks run faster (and steadier on a shared machine) on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 MEAN = torch.tensor([0.5, -1.0])

@@ -21,14 +21,7 @@ from generative.models.flows import (
 from generative.models.flows.layers import MADE, ActNorm
 from generative.train import FitConfig, fit
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks run faster (and steadier on a shared machine) on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 SMALL = {

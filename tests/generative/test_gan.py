@@ -36,13 +36,7 @@ def build(name: str, info: DataInfo = FLAT, **cfg: object):
     return model_cls(info, config_cls(**{**SMALL, **cfg}))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks: one thread is fastest, and spares the machine's other jobs."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def linear_critic(w: torch.Tensor):

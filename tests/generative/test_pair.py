@@ -46,13 +46,7 @@ from generative.train import FitConfig, fit
 DATASETS = ["breast_cancer", "wine", "digits", "digits_binary"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny problems: extra threads only contend on a shared machine (10x slower here)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @cache

@@ -19,13 +19,7 @@ DIGITS = DataInfo("digits", (1, 8, 8), "categorical", num_categories=17, num_cla
 BINARY = DataInfo("binary", (1, 8, 8), "binary")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny problems: extra threads only contend on a shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def prototypes(n: int, seed: int = 0) -> torch.Tensor:

@@ -1,0 +1,183 @@
+"""Every experiment kind gives the same numbers as recorded before the architecture change.
+
+A short version of each kind runs through the command line; every number it leaves on disk
+(`metrics.jsonl` rows and the JSON results of cells, curves and sweeps), timings excepted, must
+equal the rows recorded in `golden/<case>.json`. The records were made at commit 4bf7169, before
+`emergent/` was reshaped into kinds, so a refactor that changes any number fails here.
+
+Re-record (only for a deliberate change of numbers, said in the commit):
+`EMERGENT_RECORD_GOLDEN=1 python -m pytest tests/emergent/test_golden.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import yaml
+
+from emergent import cli
+from tests.conftest import tiny_raw
+
+pytestmark = pytest.mark.slow
+
+GOLDEN = Path(__file__).parent / "golden"
+TIMING = re.compile(r"(seconds|_s$|per_s|^time$|_ms$|speedup|faster)")
+"""Keys whose values are wall-clock measurements, not results."""
+SKIPPED_FILES = ("state.json", "attempts.jsonl", "claim.json")
+
+PPO = {
+    "kind": "ppo",
+    "num_steps": 20,
+    "num_minibatches": 2,
+    "update_epochs": 2,
+    "hidden_sizes": [32],
+    "conv_channels": [8],
+}
+
+CASES: dict[str, dict[str, Any]] = {
+    "rl_ppo": {**tiny_raw(steps=640, eval_every=320), "agent": PPO},
+    "rl_sb3_ppo": tiny_raw(steps=640, eval_every=320),
+    "rl_grid": {
+        **tiny_raw(steps=320, eval_every=320),
+        "agent": PPO,
+        "grid": {"env.regrowth_scale": [0.5, 2.0]},
+    },
+    "generative": {
+        "name": "vae_moons",
+        "kind": "generative",
+        "seed": 1,
+        "model": {"name": "vae", "latent_dim": 2, "hidden": [32]},
+        "data": {"name": "moons", "n_train": 400, "n_val": 100, "n_test": 100},
+        "train": {"steps": 40, "batch_size": 64, "device": "cpu"},
+        "eval": {"samples": 200, "iwae_k": 5},
+    },
+    "gen_zoo": {
+        "name": "zoo",
+        "kind": "gen_zoo",
+        "seeds": 1,
+        "datasets": ["moons", "digits"],
+        "models": {
+            "nb": {"model": "categorical_nb"},
+            "flow": {"model": "realnvp", "num_layers": 2},
+            "vae": {"model": "vae", "latent_dim": 4, "hidden": [32]},
+            "gan": {"model": "gan", "lr": 2e-4},
+        },
+        "train": {"steps": 20, "batch_size": 64, "device": "cpu"},
+        "eval": {"samples": 300, "iwae_k": 5},
+        "code_sizes": [2],
+    },
+    "pair_curves": {
+        "name": "pair",
+        "kind": "pair_curves",
+        "datasets": ["iris", "digits_binary"],
+        "sizes": [10, 40],
+        "seeds": 2,
+    },
+    "diffusion": {
+        "name": "diffusion_tiny",
+        "kind": "diffusion",
+        "seeds": 1,
+        "zoo_run": "",
+        "train": {"batch_size": 64, "lr": 0.002, "ema": 0.99, "steps": 12, "device": "cpu"},
+        "pixel": {
+            "model": {
+                "timesteps": 20,
+                "channels": [8, 16],
+                "embed_dim": 16,
+                "attention": False,
+                "class_conditional": True,
+                "sample_steps": 4,
+            }
+        },
+        "latent": {
+            "model": {
+                "timesteps": 20,
+                "latent_dim": 4,
+                "hidden": [32],
+                "embed_dim": 16,
+                "vae_hidden": [32],
+                "stage1_steps": 6,
+                "class_conditional": True,
+                "sample_steps": 4,
+            }
+        },
+        "toys": {
+            "datasets": ["ring8"],
+            "data": {"n_train": 300, "n_val": 50, "n_test": 50},
+            "model": {"timesteps": 20, "hidden": [32, 32], "embed_dim": 16, "sample_steps": 4},
+        },
+        "eval": {
+            "samples": 60,
+            "ddpm_steps": [2, 20],
+            "ddim_steps": [2, 4],
+            "compare_steps": 4,
+            "guidance": [0, 2],
+            "guidance_steps": 4,
+            "chain_examples": 2,
+            "chain_frames": 3,
+            "per_class": 2,
+        },
+    },
+}
+
+
+def without_timings(value: Any) -> Any:
+    """The value with every wall-clock entry removed (and NaN made comparable)."""
+    if isinstance(value, dict):
+        return {k: without_timings(v) for k, v in value.items() if not TIMING.search(str(k))}
+    if isinstance(value, list):
+        return [without_timings(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
+    return value
+
+
+def numbers_on_disk(run_dir: Path) -> dict[str, Any]:
+    """Every JSON result under a run directory, by path relative to it."""
+    found: dict[str, Any] = {}
+    for path in sorted(run_dir.rglob("*.json*")):
+        if path.name in SKIPPED_FILES or "tensorboard" in path.parts:
+            continue
+        relative = str(path.relative_to(run_dir))
+        if path.suffix == ".jsonl":
+            rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            found[relative] = without_timings(rows)
+        else:
+            found[relative] = without_timings(json.loads(path.read_text()))
+    return found
+
+
+@pytest.fixture
+def one_thread():
+    """Float sums depend on the thread count; the records were made with one thread."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_numbers_equal_the_records(case: str, tmp_path: Path, one_thread: None) -> None:
+    config = tmp_path / f"{case}.yaml"
+    config.write_text(yaml.safe_dump(CASES[case]))
+    runs = tmp_path / "runs"
+    assert cli.main(["run", str(config), "--runs-dir", str(runs), "--quiet"]) == 0
+    (run_dir,) = (runs / CASES[case]["name"]).iterdir()
+    assert (run_dir / "report.md").is_file()
+    measured = numbers_on_disk(run_dir)
+    record = GOLDEN / f"{case}.json"
+    if os.environ.get("EMERGENT_RECORD_GOLDEN") == "1":
+        GOLDEN.mkdir(exist_ok=True)
+        record.write_text(json.dumps(measured, indent=1, sort_keys=True) + "\n")
+        pytest.skip(f"recorded {record.name}")
+    expected = json.loads(record.read_text())
+    assert sorted(measured) == sorted(expected), "a result file appeared or went missing"
+    for name in expected:
+        assert measured[name] == expected[name], f"{case}: {name} differs from the record"

@@ -13,7 +13,7 @@ the shell >= 1x mpe2, the core at B = 1024 >= 100x mpe2.
 
 Commons Harvest: our shell and core; the peer is reported, not measured here: Melting Pot's
 Commons Harvest runs at about 55 frames/s on a laptop (DeepMind Lab2D substrate, RGB
-observations for every player). Cleanup, when registered in `envs.ENVS`: shell and core at
+observations for every player). Cleanup, when registered in `envs.WORLDS`: shell and core at
 B = 1 and 1024 (no peer).
 
 Timing: every measurement steps for S seconds (resetting at the end of each episode, with
@@ -131,7 +131,7 @@ def measurements() -> list[Measurement]:
     rows.append(Measurement("commons", "pettingzoo", 1, parallel_stepper(parallel_env("commons"))))
     rows += [Measurement("commons", "core", b, core_stepper("commons", b)) for b in (1, 256, 1024)]
     rows.append(Measurement("commons", "core, no obs", 1024, commons_rules_stepper(1024)))
-    if "cleanup" in envs.ENVS:
+    if "cleanup" in envs.WORLDS:
         rows.append(
             Measurement("cleanup", "pettingzoo", 1, parallel_stepper(parallel_env("cleanup")))
         )

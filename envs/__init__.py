@@ -1,31 +1,43 @@
-"""Batched multi-agent environments and their adapters (PettingZoo, SB3 VecEnv).
+"""Batched multi-agent environments and their adapters (PettingZoo, SB3 VecEnv, RLlib).
 
-`make(name, **kwargs)` is the one way in: it builds the named world's typed config from the
-keyword arguments (unknown or invalid ones are a one-line `ValueError`) and returns a
-`BatchedEnv`.
+`WORLDS` is the one registry: name -> `World(rules, config, doc)`. `make(name, **kwargs)` is the one
+way in: it builds the named world's typed config from the keyword arguments (unknown or invalid
+ones are a one-line `ValueError`) and returns a `BatchedEnv`. Adding a world is its own package
+(`envs/<name>/`: rules, config, render, and its `RULES` in its `__init__`) plus one entry below.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from envs import cleanup, commons, signalling, spread, wolfpack
-from envs.core import BatchedEnv, StepResult
+from envs.core import BatchedEnv, StepResult, World
 
-ENVS: dict[str, Callable[..., BatchedEnv]] = {
-    "commons": commons.make,
-    "cleanup": cleanup.make,
-    "spread": spread.make,
-    "signalling": signalling.make,
-    "wolfpack": wolfpack.make,
-}
-
-CONFIGS: dict[str, type] = {
-    "commons": commons.CommonsConfig,
-    "cleanup": cleanup.CleanupConfig,
-    "spread": spread.SpreadConfig,
-    "signalling": signalling.SignallingConfig,
-    "wolfpack": wolfpack.WolfpackConfig,
+WORLDS: dict[str, World] = {
+    "commons": World(
+        commons.RULES,
+        commons.CommonsConfig,
+        "Commons Harvest: a common-pool resource dilemma on a grid (`commons`, version 1).",
+    ),
+    "cleanup": World(
+        cleanup.RULES,
+        cleanup.CleanupConfig,
+        "Cleanup: a public-goods dilemma on a grid (`cleanup`, version 1).",
+    ),
+    "spread": World(
+        spread.RULES,
+        spread.SpreadConfig,
+        "Spread: cooperative navigation (`spread`, version 1), equal to `mpe2.simple_spread_v3`.",
+        spread.SpreadEnv,
+    ),
+    "signalling": World(
+        signalling.RULES,
+        signalling.SignallingConfig,
+        "Signalling: the Lewis referential game (`signalling`, version 1).",
+    ),
+    "wolfpack": World(
+        wolfpack.RULES,
+        wolfpack.WolfpackConfig,
+        "Wolfpack: team versus lone hunting on a grid (`wolfpack`, version 1).",
+    ),
 }
 
 
@@ -36,9 +48,9 @@ def make(name: str, batch_size: int = 1, seed: int | None = None, **kwargs: obje
         KeyError: unknown name (the message lists the known ones).
         ValueError: an unknown or invalid keyword argument.
     """
-    if name not in ENVS:
-        raise KeyError(f"unknown environment {name!r}; known: {', '.join(sorted(ENVS))}")
-    return ENVS[name](batch_size=batch_size, seed=seed, **kwargs)
+    if name not in WORLDS:
+        raise KeyError(f"unknown environment {name!r}; known: {', '.join(sorted(WORLDS))}")
+    return WORLDS[name].make(batch_size=batch_size, seed=seed, **kwargs)
 
 
-__all__ = ["BatchedEnv", "CONFIGS", "ENVS", "StepResult", "make"]
+__all__ = ["WORLDS", "BatchedEnv", "StepResult", "World", "make"]

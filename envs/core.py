@@ -1,24 +1,27 @@
-"""The batched environment interface every world in `envs` implements.
+"""The batched environment interface every world in `envs` implements, and its one shell.
 
 A batched environment advances B independent copies of a world with A agents at once. Its
 state lives in NumPy arrays with a leading batch dimension, and the rules are pure functions
 of (state, actions, rng); the class here is only the stateful shell that holds the current
 state and the random generator, so adapters (PettingZoo, SB3, RLlib) stay thin.
 
-`RulesEnv` is that shell, shared by every world: a world's `env.py` subclasses it, names its
-rules module and spaces, and overrides a hook only where it differs. `make_env` builds a world
-from keyword settings of its typed config.
+A world supplies its pure functions as one `Rules` record; `RulesEnv` is the shell that drives
+any such record, and `config_from` builds the world's typed config from keyword settings.
+A world's config exposes `num_agents` and `max_steps` (fields or properties). `World` is an
+entry of the registry `envs.WORLDS`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import fields
-from types import ModuleType
-from typing import Any, ClassVar, NamedTuple, TypeVar
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any, NamedTuple, TypeVar
 
 import gymnasium
 import numpy as np
+
+C = TypeVar("C")
 
 
 class StepResult(NamedTuple):
@@ -63,37 +66,65 @@ class BatchedEnv(ABC):
         """RGB frame (H, W, 3) uint8 of copy `index`."""
 
 
+@dataclass(frozen=True)
+class Rules:
+    """A world's pure functions, as the shell `RulesEnv` drives them; `cfg` is the world's
+    config, `state` its frozen state of B copies (with `t`, (B,) steps since reset).
+
+    Attributes:
+        name: the registry name, also the prefix of the shell's error messages.
+        reset: reset(cfg, B, rng) -> state.
+        step: step(cfg, state, actions, rng) -> (state, rewards (B, A) float32, events); a
+            shell subclass that overrides `_advance` calls it in its own form (Spread's step
+            returns the observations too).
+        observe: observe(cfg, state) -> obs (B, A, *obs_shape).
+        render: render(cfg, state, index) -> (H, W, 3) uint8 frame of copy `index`.
+        spaces: spaces(cfg) -> (observation space, action space) of one agent.
+        event_names: event_names(cfg) -> the keys of `step`'s events.
+        terminates: True if the game ends by itself at max_steps (terminated), False if it
+            is cut off there (truncated).
+    """
+
+    name: str
+    reset: Callable[[Any, int, np.random.Generator], Any]
+    step: Callable[..., tuple]
+    observe: Callable[[Any, Any], np.ndarray]
+    render: Callable[[Any, Any, int], np.ndarray]
+    spaces: Callable[[Any], tuple[gymnasium.spaces.Space, gymnasium.spaces.Space]]
+    event_names: Callable[[Any], tuple[str, ...]]
+    terminates: bool = False
+
+
 class RulesEnv(BatchedEnv):
     """The stateful shell around a world's pure rules: holds cfg, the generator and the state.
 
-    A subclass sets `name` (the prefix of its error messages) and `rules`, a module with
-    `reset(cfg, B, rng) -> state` and `observe(cfg, state) -> obs`, and `step(cfg, state,
-    actions, rng) -> (state, rewards, events)` unless it overrides `_advance`; `_setup` sets
-    num_agents, max_steps and the spaces. Copies end together when `state.t` reaches
-    max_steps: truncated, or terminated where `terminates` is set.
+    Actions are checked against the action space: (B, A, *action_shape), and integers in
+    [0, n) for a Discrete(n) space. Copies end together when `state.t` reaches max_steps:
+    truncated, or terminated where `rules.terminates` (then stepping on is an error). A world
+    whose step differs in shape subclasses this and overrides `_advance` (Spread).
 
     Args:
-        cfg: the game settings.
+        rules: the world's functions.
+        cfg: the game settings (with `num_agents` and `max_steps`).
         batch_size: B, copies stepped together.
         seed: seed of the generator (None: fresh entropy).
     """
 
-    name: ClassVar[str]
-    rules: ClassVar[ModuleType]
-    terminates: ClassVar[bool] = False
-
-    def __init__(self, cfg: Any, batch_size: int = 1, seed: int | None = None) -> None:
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"{self.name}: batch_size={batch_size!r}; must be an integer >= 1")
+    def __init__(
+        self, rules: Rules, cfg: Any, batch_size: int = 1, seed: int | None = None
+    ) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"{rules.name}: batch_size={batch_size!r}; must be an integer >= 1")
+        self.name = rules.name
+        self.rules = rules
         self.cfg = cfg
         self.batch_size = batch_size
-        self._setup(cfg)
+        self.num_agents = cfg.num_agents
+        self.max_steps = cfg.max_steps
+        self.observation_space, self.action_space = rules.spaces(cfg)
+        self.event_names = rules.event_names(cfg)
         self._rng = np.random.default_rng(seed)
-        self.state = self.rules.reset(cfg, batch_size, self._rng)
-
-    @abstractmethod
-    def _setup(self, cfg: Any) -> None:
-        """Set num_agents, max_steps, observation_space and action_space from `cfg`."""
+        self.state = rules.reset(cfg, batch_size, self._rng)
 
     def reset(self, seed: int | None = None) -> np.ndarray:
         """Start every copy afresh (re-seeding when `seed` is given); obs (B, A, *obs_shape)."""
@@ -103,23 +134,31 @@ class RulesEnv(BatchedEnv):
         return self.rules.observe(self.cfg, self.state)
 
     def step(self, actions: np.ndarray) -> StepResult:
-        """Advance every copy with actions (B, A[, ...]), checked by `_check_actions`."""
+        """Advance every copy with actions (B, A, *action_shape)."""
         actions = np.asarray(actions)
         self._check_actions(actions)
         obs, rewards, events = self._advance(actions)
         done = self.state.t >= self.max_steps
-        if self.terminates:
+        if self.rules.terminates:
             return StepResult(obs, rewards, done, np.zeros_like(done), events)
         return StepResult(obs, rewards, np.zeros_like(done), done, events)
 
+    def render(self, index: int = 0) -> np.ndarray:
+        """RGB frame (H, W, 3) uint8 of copy `index`."""
+        return self.rules.render(self.cfg, self.state, index)
+
     def _check_actions(self, actions: np.ndarray) -> None:
-        """Raise ValueError unless `actions` is (B, A) in [0, n) of a Discrete(n) action space."""
-        shape = (self.batch_size, self.num_agents)
+        """Raise a one-line ValueError unless `actions` fit B, A and the action space."""
+        space = self.action_space
+        shape = (self.batch_size, self.num_agents, *(space.shape or ()))
         if actions.shape != shape:
             raise ValueError(f"{self.name}: actions shape {actions.shape}; expected {shape}")
-        n = self.action_space.n  # type: ignore[attr-defined]  # Discrete unless overridden
-        if actions.size and (actions.min() < 0 or actions.max() >= n):
-            raise ValueError(f"{self.name}: actions must be in [0, {n})")
+        if isinstance(space, gymnasium.spaces.Discrete) and (
+            actions.dtype.kind not in "iu" or actions.min() < 0 or actions.max() >= space.n
+        ):
+            raise ValueError(f"{self.name}: actions must be integers in [0, {space.n})")
+        if self.rules.terminates and (self.state.t >= self.max_steps).any():
+            raise ValueError(f"{self.name}: step after the game ended; call reset() first")
 
     def _advance(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
         """Apply the rules to the held state; return (obs, rewards, events)."""
@@ -127,24 +166,41 @@ class RulesEnv(BatchedEnv):
         return self.rules.observe(self.cfg, self.state), rewards, events
 
 
-E = TypeVar("E", bound=RulesEnv)
-
-
-def make_env(
-    env_cls: type[E], config_cls: type, batch_size: int, seed: int | None, kwargs: dict
-) -> E:
-    """Build `env_cls` from keyword settings of the config dataclass `config_cls`.
+def config_from(world: str, config_cls: type[C], settings: dict[str, Any]) -> C:
+    """The config dataclass `config_cls` built from keyword settings.
 
     Raises:
-        ValueError: an unknown option (the message lists the allowed ones) or an invalid value.
+        ValueError: an unknown option (the message lists the allowed ones) or an invalid value,
+            in one line prefixed with `world`.
     """
-    name = env_cls.name
     allowed = [f.name for f in fields(config_cls)]
-    unknown = sorted(set(kwargs) - set(allowed))
+    unknown = sorted(set(settings) - set(allowed))
     if unknown:
-        raise ValueError(f"{name}: unknown option(s) {unknown}; allowed: {', '.join(allowed)}")
+        raise ValueError(f"{world}: unknown option(s) {unknown}; allowed: {', '.join(allowed)}")
     try:
-        cfg = config_cls(**kwargs)
+        return config_cls(**settings)
     except TypeError as err:  # e.g. a value of the wrong type compared with a number
-        raise ValueError(f"{name}: invalid option value ({err})") from None
-    return env_cls(cfg, batch_size=batch_size, seed=seed)
+        raise ValueError(f"{world}: invalid option value ({err})") from None
+
+
+@dataclass(frozen=True)
+class World:
+    """One entry of the registry `envs.WORLDS`: a world's rules, its settings, one line."""
+
+    rules: Rules
+    """The world's pure batched functions."""
+    config: type
+    """The world's typed, frozen config dataclass."""
+    doc: str
+    """One line for listings: the first line of the world's package docstring (its doc page)."""
+    shell: type[RulesEnv] = RulesEnv
+    """The `BatchedEnv` that drives the rules (a world may fuse steps in a subclass)."""
+
+    def make(self, batch_size: int = 1, seed: int | None = None, **settings: object) -> RulesEnv:
+        """B = `batch_size` copies of the world from keyword settings of `config`.
+
+        Raises:
+            ValueError: an unknown or invalid setting, in one line.
+        """
+        cfg = config_from(self.rules.name, self.config, settings)
+        return self.shell(self.rules, cfg, batch_size, seed)

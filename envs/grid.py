@@ -9,9 +9,11 @@ those pieces once:
 - orientations (`DIRS`), the seven movement actions and their move / turn tables
   (`movement_tables`);
 - move-conflict resolution (`resolve_moves`) and spawning at free spawn points (`spawn`);
-- egocentric views: flat offset tables (`view_offsets`) and the gather (`view_codes`);
 - beams: offset tables (`beam_offsets`) and the cells a beam reaches (`beam_reach`);
-- the colours the worlds share in observations and rendering.
+- the colours the worlds share in observations and rendering;
+- map checks (`valid_map`).
+
+What the agents see, their egocentric windows, is `envs.grid_view`.
 
 Cells are addressed by flat index row * W + col into an (H, W) map, so that a batch of moves
 is integer arithmetic. Orientation o is 0=N 1=E 2=S 3=W; turning right adds 1 (mod 4).
@@ -25,11 +27,14 @@ References:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
 
 WALL_CHAR = "@"  # the wall character of every grid world's ASCII maps
+
+RGB = tuple[int, int, int]
 
 # Orientations N, E, S, W as (drow, dcol); DIRS[(o + 1) % 4] is the right-hand side of o.
 DIRS = np.array([[-1, 0], [0, 1], [1, 0], [0, -1]], dtype=np.int32)
@@ -197,45 +202,6 @@ def spawn(
 
 
 @lru_cache(maxsize=16)
-def view_offsets(radius: int, row_stride: int) -> np.ndarray:
-    """(4, V*V) flat offsets, V = 2 * radius + 1, read-only: view cell (i, j) of an agent
-    facing o is the map cell (radius - i) steps ahead and (j - radius) steps to its right.
-
-    With `row_stride` the width of a grid padded by `radius`, adding an agent's flat centre
-    to row o gathers its whole rotated window in one `np.take` (see `view_codes`).
-    """
-    steps = np.arange(2 * radius + 1) - radius
-    ahead, right = -steps[:, None], steps[None, :]  # (V, 1), (1, V)
-    out = np.empty((4, (2 * radius + 1) ** 2), dtype=np.intp)
-    for o in range(4):
-        d = ahead[..., None] * DIRS[o] + right[..., None] * DIRS[(o + 1) % 4]  # (V, V, 2)
-        out[o] = (d[..., 0] * row_stride + d[..., 1]).ravel()
-    out.flags.writeable = False
-    return out
-
-
-def view_codes(grid: np.ndarray, pos: np.ndarray, orient: np.ndarray, radius: int) -> np.ndarray:
-    """Egocentric windows of cell codes, rotated so that every agent faces up.
-
-    Args:
-        grid: (B, H + 2r, W + 2r) cell codes of each copy, the map padded by r = `radius`
-            cells on every side (so that no window leaves the array).
-        pos: (B, A, 2) (row, col) of the agents in the unpadded map.
-        orient: (B, A) orientations.
-        radius: r.
-    Returns:
-        (B, A, V*V) codes, V = 2r + 1, row-major over the (V, V) window: the agent at the
-        centre (index V*V // 2), its front at the top.
-    """
-    B, Hp, Wp = grid.shape
-    centre = (pos[..., 0].astype(np.intp) + radius) * Wp + pos[..., 1] + radius  # (B, A)
-    centre += (np.arange(B) * (Hp * Wp))[:, None]
-    idx = view_offsets(radius, Wp)[orient.astype(np.intp)]  # (B, A, V*V)
-    idx += centre[..., None]
-    return np.take(grid.ravel(), idx)
-
-
-@lru_cache(maxsize=16)
 def beam_offsets(length: int, width: int) -> np.ndarray:
     """(4, width, length, 2) (drow, dcol), read-only: lane l, step d of a beam fired facing o
     is d+1 cells ahead and l - width//2 cells to the right of the shooter."""
@@ -279,3 +245,28 @@ def beam_reach(
     reach = np.logical_and.accumulate(~walls[lanes[..., 0] + pad, lanes[..., 1] + pad], axis=-1)
     flat = np.where(reach, lanes[..., 0] * W + lanes[..., 1], 0)
     return flat, reach
+
+
+def valid_map(world: str, ascii_map: Sequence[str], allowed: str) -> tuple[str, ...]:
+    """The map as a tuple of rows (YAML gives lists); a one-line ValueError unless it is a
+    rectangle of at least 3 x 3 `allowed` characters closed by walls on every border cell.
+
+    Args:
+        world: the world's name, the prefix of the error messages.
+        ascii_map: one string per row.
+        allowed: the characters the world's maps may hold, in the order of its legend.
+    """
+    if isinstance(ascii_map, list):
+        ascii_map = tuple(ascii_map)
+    if not isinstance(ascii_map, tuple) or not all(isinstance(r, str) for r in ascii_map):
+        raise ValueError(f"{world}: map must be a tuple of strings (one per row)")
+    if len(ascii_map) < 3 or len({len(r) for r in ascii_map}) != 1 or len(ascii_map[0]) < 3:
+        raise ValueError(f"{world}: map must be a rectangle of at least 3 x 3 characters")
+    bad = set("".join(ascii_map)) - set(allowed)
+    if bad:
+        legend = ", ".join(repr(c) for c in allowed)
+        raise ValueError(f"{world}: map has characters {sorted(bad)}; allowed: {legend}")
+    border = ascii_map[0] + ascii_map[-1] + "".join(r[0] + r[-1] for r in ascii_map)
+    if set(border) != {WALL_CHAR}:
+        raise ValueError(f"{world}: map must be closed by '@' walls on every border cell")
+    return ascii_map

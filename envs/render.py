@@ -1,20 +1,65 @@
-"""Rendering helpers shared by the worlds: oriented agent tiles for the grid worlds, and
-episodes -> GIF for every world.
+"""Rendering helpers shared by the worlds: argument checks for every world, the map frame
+of the grid worlds, and episodes -> GIF for every world.
 
-Each world's own `render` draws its state as an (H, W, 3) uint8 RGB frame; `save_gif` writes
-a sequence of such frames, and `draw_agents` paints the agents of Commons, Cleanup and
-Wolfpack onto an upscaled map.
+Each world's own `render` draws its state as an (H, W, 3) uint8 RGB frame, after
+`check_index` and `check_scale`; the grid worlds (Commons, Cleanup, Wolfpack) paint their
+cells with `grid_frame`, which draws the agents with `draw_agents`. `save_gif` writes a
+sequence of frames.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from envs.grid import EMPTY_RGB, RGB
+
 FACING_RGB = (32, 32, 32)  # the bar on the side an agent faces
+
+
+def check_index(world: str, index: int, batch_size: int) -> None:
+    """Raise a one-line ValueError unless 0 <= index < batch_size."""
+    if not 0 <= index < batch_size:
+        raise ValueError(f"{world}: render index={index}; allowed 0..{batch_size - 1}")
+
+
+def check_scale(world: str, scale: int, minimum: int, what: str = "scale") -> None:
+    """Raise a one-line ValueError unless scale >= minimum (`what` names the argument)."""
+    if scale < minimum:
+        raise ValueError(f"{world}: render {what}={scale}; must be >= {minimum}")
+
+
+def grid_frame(
+    shape: tuple[int, int],
+    layers: Sequence[tuple[Any, RGB]],
+    pos: np.ndarray,
+    orient: np.ndarray,
+    agent_rgb: Sequence[RGB],
+    scale: int,
+    show: np.ndarray | None = None,
+) -> np.ndarray:
+    """A grid world's map, `scale` pixels per cell: the floor EMPTY_RGB, each (where, rgb)
+    layer painted over it in order (`where` indexes the (H, W) map: a bool mask or a
+    (row, col) pair), then the agents (`draw_agents`).
+
+    Args:
+        shape: (H, W) of the map.
+        layers: the cells to paint, bottom first.
+        pos, orient, agent_rgb, show: the agents, as `draw_agents` takes them.
+        scale: pixels per cell, >= 2.
+    Returns:
+        (H * scale, W * scale, 3) uint8.
+    """
+    cells = np.empty((*shape, 3), dtype=np.uint8)  # (H, W, 3)
+    cells[:] = EMPTY_RGB
+    for where, rgb in layers:
+        cells[where] = rgb
+    frame = cells.repeat(scale, axis=0).repeat(scale, axis=1)  # (H*s, W*s, 3)
+    return draw_agents(frame, pos, orient, agent_rgb, scale, show)
 
 
 def draw_agents(

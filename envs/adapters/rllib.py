@@ -95,5 +95,5 @@ def env_creator(env_config: Mapping[str, Any]) -> RLlibEnv:
     options = dict(env_config)
     name = options.pop("name", None)
     if name is None:
-        raise ValueError("RLlib env config needs 'name', one of: " + ", ".join(sorted(envs.ENVS)))
+        raise ValueError("RLlib env config needs 'name', one of: " + ", ".join(sorted(envs.WORLDS)))
     return rllib_env(name, **options)

@@ -55,7 +55,19 @@ Defaults: 5 agents, view_radius 7, both beams 5 long and 3 wide, tag_timeout 25;
 Version history: v1, first version.
 """
 
+from envs.cleanup import render, rules
 from envs.cleanup.config import CleanupConfig
-from envs.cleanup.env import CleanupEnv, make
+from envs.core import Rules
 
-__all__ = ["CleanupConfig", "CleanupEnv", "make"]
+RULES = Rules(
+    name="cleanup",
+    reset=rules.reset,
+    step=rules.step,
+    observe=rules.observe,
+    render=render.render,
+    spaces=rules.spaces,
+    event_names=rules.event_names,
+)
+
+
+__all__ = ["RULES", "CleanupConfig"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from envs.cleanup.maps import ALLOWED_CHARS, CLEANUP_MAP, SPAWN
+from envs.grid import valid_map
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,7 @@ class CleanupConfig:
     Commons, so returns stay non-negative and the equality metric keeps its meaning."""
 
     def __post_init__(self) -> None:
-        if isinstance(self.map, list):  # YAML gives lists
-            object.__setattr__(self, "map", tuple(self.map))
-        _check_map(self.map)
+        object.__setattr__(self, "map", valid_map("cleanup", self.map, ALLOWED_CHARS))
         spawns = sum(row.count(SPAWN) for row in self.map)
         if not isinstance(self.num_agents, int) or not 1 <= self.num_agents <= spawns:
             raise ValueError(
@@ -99,18 +98,3 @@ class CleanupConfig:
     def view_size(self) -> int:
         """Side V = 2 * view_radius + 1 of the egocentric window."""
         return 2 * self.view_radius + 1
-
-
-def _check_map(ascii_map: tuple[str, ...]) -> None:
-    """Raise a one-line ValueError unless the map is a closed rectangle of allowed chars."""
-    if not isinstance(ascii_map, tuple) or not all(isinstance(r, str) for r in ascii_map):
-        raise ValueError("cleanup: map must be a tuple of strings (one per row)")
-    if len(ascii_map) < 3 or len({len(r) for r in ascii_map}) != 1 or len(ascii_map[0]) < 3:
-        raise ValueError("cleanup: map must be a rectangle of at least 3 x 3 characters")
-    bad = set("".join(ascii_map)) - ALLOWED_CHARS
-    if bad:
-        allowed = ", ".join(repr(c) for c in sorted(ALLOWED_CHARS))
-        raise ValueError(f"cleanup: map has characters {sorted(bad)}; allowed: {allowed}")
-    border = ascii_map[0] + ascii_map[-1] + "".join(r[0] + r[-1] for r in ascii_map)
-    if set(border) != {"@"}:
-        raise ValueError("cleanup: map must be closed by '@' walls on every border cell")

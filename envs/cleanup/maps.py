@@ -23,7 +23,7 @@ import numpy as np
 from envs.commons.maps import Layout
 
 WALL, WASTE, RIVER, STREAM, APPLE_CELL, APPLE, SPAWN, EMPTY = "@", "H", "R", "S", "B", "A", "P", " "
-ALLOWED_CHARS = frozenset(WALL + WASTE + RIVER + STREAM + APPLE_CELL + APPLE + SPAWN + EMPTY)
+ALLOWED_CHARS = WALL + WASTE + RIVER + STREAM + APPLE_CELL + APPLE + SPAWN + EMPTY  # legend order
 
 CLEANUP_MAP: tuple[str, ...] = (
     "@@@@@@@@@@@@@@@@@@",

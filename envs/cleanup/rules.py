@@ -1,8 +1,8 @@
 """Cleanup rules as pure batched functions of (config, state, actions, rng).
 
 One step, in order: moves and turns, eating, beams (tagging and cleaning), respawns, apple
-growth and waste spawning. Movement, collisions, orientation, views, beam geometry and
-respawning are the grid worlds' shared mechanics (`envs.grid`), as in Commons Harvest;
+growth and waste spawning. Movement, collisions, orientation, beam geometry, respawning
+(`envs.grid`) and views (`envs.grid_view`) are the grid worlds' shared mechanics, as in Commons;
 Cleanup adds the river, its waste, the cleaning beam and the pollution-dependent apple growth.
 Every function advances all B copies at once; the only Python loops are bounded by the number
 of agents (collision passes).
@@ -18,25 +18,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+import gymnasium
 import numpy as np
 
+from envs import grid_view
 from envs.cleanup.config import CleanupConfig
-from envs.cleanup.maps import CleanupLayout, parse
+from envs.cleanup.maps import RIVER, STREAM, WASTE, CleanupLayout, parse
 from envs.grid import (
     AGENT_RGB,
     APPLE_RGB,
     BEAM_RGB,
-    EMPTY_RGB,
     MOVE_ACTIONS,
-    SELF_RGB,
     STAY,
-    WALL_RGB,
     beam_reach,
     move_agents,
     movement_tables,
-    padded_walls,
     spawn,
-    view_codes,
 )
 
 ACTIONS: tuple[str, ...] = (*MOVE_ACTIONS, "fire", "clean")  # Commons' eight, then clean
@@ -285,7 +282,8 @@ def _fire(
 
 
 def observe(cfg: CleanupConfig, state: CleanupState) -> np.ndarray:
-    """Egocentric RGB windows rotated so that every agent faces up, as in Commons.
+    """Egocentric RGB windows rotated so that every agent faces up, as in Commons
+    (`envs.grid_view.observe`).
 
     The agent sits at the centre (row r, col r) in SELF_RGB; outside the map looks like wall;
     removed agents see all zeros. Layers, later on top: floor or wall or water, waste,
@@ -294,49 +292,32 @@ def observe(cfg: CleanupConfig, state: CleanupState) -> np.ndarray:
     Returns:
         (B, A, V, V, 3) uint8 with V = 2 * view_radius + 1.
     """
-    lay = parse(cfg.map)
-    B, A = state.orient.shape
-    H, W = lay.shape
-    r, V = cfg.view_radius, cfg.view_size
-    base = _padded_codes(cfg.map, r)  # (H+2r, W+2r) uint8
-    grid = np.repeat(base[None], B, axis=0)  # (B, H+2r, W+2r)
-    inner = grid[:, r : r + H, r : r + W]
-    inner[state.waste] = _WASTE
-    inner[state.apples] = _APPLE
-    inner[state.clean_beams] = _CLEAN_BEAM
-    inner[state.beams] = _BEAM
-    on_map = state.removed_for == 0
-    bi, ai = np.nonzero(on_map)
-    inner[bi, state.pos[bi, ai, 0], state.pos[bi, ai, 1]] = _FIRST_AGENT + ai
-
-    codes = view_codes(grid, state.pos, state.orient, r)  # (B, A, V*V) uint8
-    codes[..., (V * V) // 2] = _SELF
-    codes[~on_map] = _EMPTY  # the empty colour is black: all zeros
-    return np.take(_palette(A), codes, axis=0).reshape(B, A, V, V, 3)
+    layers = (
+        (state.waste, WASTE_RGB),
+        (state.apples, APPLE_RGB),
+        (state.clean_beams, CLEAN_BEAM_RGB),
+        (state.beams, BEAM_RGB),
+    )
+    return grid_view.observe(
+        cfg.map,
+        cfg.view_radius,
+        state.pos,
+        state.orient,
+        layers,
+        AGENT_RGB,
+        terrain=((WASTE + RIVER + STREAM, RIVER_RGB),),  # the river and stream look alike
+        on_map=state.removed_for == 0,
+    )
 
 
-_EMPTY, _WALL, _RIVER, _WASTE, _APPLE, _CLEAN_BEAM, _BEAM, _SELF, _FIRST_AGENT = range(9)
+def spaces(cfg: CleanupConfig) -> tuple[gymnasium.spaces.Box, gymnasium.spaces.Discrete]:
+    """One agent's spaces: a (V, V, 3) uint8 window and Discrete(9) `ACTIONS`."""
+    return grid_view.egocentric_spaces(cfg.view_size, len(ACTIONS))
 
 
-@lru_cache(maxsize=16)
-def _palette(num_agents: int) -> np.ndarray:
-    """(9 + A - 1, 3) uint8: the colour of each cell code."""
-    fixed = [EMPTY_RGB, WALL_RGB, RIVER_RGB, WASTE_RGB, APPLE_RGB, CLEAN_BEAM_RGB, BEAM_RGB]
-    agents = [AGENT_RGB[k % len(AGENT_RGB)] for k in range(num_agents)]
-    palette = np.array([*fixed, SELF_RGB, *agents], dtype=np.uint8)
-    palette.flags.writeable = False
-    return palette
-
-
-@lru_cache(maxsize=16)
-def _padded_codes(ascii_map: tuple[str, ...], pad: int) -> np.ndarray:
-    """(H+2p, W+2p) uint8: walls and the outside _WALL, river and stream _RIVER, else _EMPTY."""
-    lay = parse(ascii_map)
-    codes = np.where(lay.river | lay.stream, _RIVER, _EMPTY).astype(np.uint8)
-    codes = np.pad(codes, pad, constant_values=_WALL)
-    codes[padded_walls(ascii_map, pad)] = _WALL
-    codes.flags.writeable = False
-    return codes
+def event_names(cfg: CleanupConfig) -> tuple[str, ...]:
+    """The keys of `step`'s events, the same for every config."""
+    return EVENT_NAMES
 
 
 @lru_cache(maxsize=16)

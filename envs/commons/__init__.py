@@ -45,7 +45,19 @@ view_radius 7, beam 5 long and 3 wide, tag_timeout 25 (Perolat et al. 2017); see
 Version history: v1, first version.
 """
 
+from envs.commons import render, rules
 from envs.commons.config import CommonsConfig
-from envs.commons.env import CommonsEnv, make
+from envs.core import Rules
 
-__all__ = ["CommonsConfig", "CommonsEnv", "make"]
+RULES = Rules(
+    name="commons",
+    reset=rules.reset,
+    step=rules.step,
+    observe=rules.observe,
+    render=render.render,
+    spaces=rules.spaces,
+    event_names=rules.event_names,
+)
+
+
+__all__ = ["RULES", "CommonsConfig"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from envs.commons.maps import ALLOWED_CHARS, HARVEST_MAP, SPAWN
+from envs.grid import valid_map
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,7 @@ class CommonsConfig:
     """Reward subtracted from a player when tagged (0 in Perolat 2017; ssd uses 50)."""
 
     def __post_init__(self) -> None:
-        if isinstance(self.map, list):  # YAML gives lists
-            object.__setattr__(self, "map", tuple(self.map))
-        _check_map(self.map)
+        object.__setattr__(self, "map", valid_map("commons", self.map, ALLOWED_CHARS))
         spawns = sum(row.count(SPAWN) for row in self.map)
         if not isinstance(self.num_agents, int) or not 1 <= self.num_agents <= spawns:
             raise ValueError(
@@ -69,17 +68,3 @@ class CommonsConfig:
     def view_size(self) -> int:
         """Side V = 2 * view_radius + 1 of the egocentric window."""
         return 2 * self.view_radius + 1
-
-
-def _check_map(ascii_map: tuple[str, ...]) -> None:
-    """Raise a one-line ValueError unless the map is a closed rectangle of allowed chars."""
-    if not isinstance(ascii_map, tuple) or not all(isinstance(r, str) for r in ascii_map):
-        raise ValueError("commons: map must be a tuple of strings (one per row)")
-    if len(ascii_map) < 3 or len({len(r) for r in ascii_map}) != 1 or len(ascii_map[0]) < 3:
-        raise ValueError("commons: map must be a rectangle of at least 3 x 3 characters")
-    bad = set("".join(ascii_map)) - ALLOWED_CHARS
-    if bad:
-        raise ValueError(f"commons: map has characters {sorted(bad)}; allowed: '@', 'A', 'P', ' '")
-    border = ascii_map[0] + ascii_map[-1] + "".join(r[0] + r[-1] for r in ascii_map)
-    if set(border) != {"@"}:
-        raise ValueError("commons: map must be closed by '@' walls on every border cell")

@@ -16,7 +16,7 @@ from functools import lru_cache
 import numpy as np
 
 WALL, APPLE, SPAWN, EMPTY = "@", "A", "P", " "
-ALLOWED_CHARS = frozenset(WALL + APPLE + SPAWN + EMPTY)
+ALLOWED_CHARS = WALL + APPLE + SPAWN + EMPTY  # in the order of the legend above
 
 HARVEST_MAP: tuple[str, ...] = (
     "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@",

@@ -3,8 +3,8 @@
 One step, in order: moves and turns, eating, beams and tagging, respawns, apple regrowth.
 Every function advances all B copies at once; the only Python loops are bounded by the number
 of agents (collision passes) or are over constants. Orientations, moves, collisions, spawning,
-views and beam geometry are the grid worlds' shared mechanics (`envs.grid`); this module holds
-Commons' own: its actions, apples, tagging and observation layers.
+beam geometry (`envs.grid`) and egocentric views (`envs.grid_view`) are the grid worlds' shared
+mechanics; this module holds Commons' own: its actions, apples, tagging and observation layers.
 
 References:
     Perolat et al. 2017, "A multi-agent reinforcement learning model of common-pool resource
@@ -18,8 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+import gymnasium
 import numpy as np
 
+from envs import grid_view
 from envs.commons.config import CommonsConfig
 from envs.commons.maps import Layout, parse
 from envs.grid import (
@@ -40,9 +42,7 @@ from envs.grid import (
     beam_reach,
     move_agents,
     movement_tables,
-    padded_walls,
     spawn,
-    view_codes,
 )
 
 ACTIONS: tuple[str, ...] = (*MOVE_ACTIONS, "fire")
@@ -73,8 +73,10 @@ __all__ = [
     "TURN_RIGHT",
     "WALL_RGB",
     "CommonsState",
+    "event_names",
     "observe",
     "reset",
+    "spaces",
     "step",
 ]
 
@@ -195,32 +197,30 @@ def step(
 
 
 def observe(cfg: CommonsConfig, state: CommonsState) -> np.ndarray:
-    """Egocentric RGB windows, rotated so that every agent faces up.
+    """Egocentric RGB windows, rotated so that every agent faces up (`envs.grid_view.observe`).
 
     The agent sits at the centre (row r, col r) in SELF_RGB; outside the map looks like wall;
-    removed agents see all zeros. Cells are drawn as codes into a padded grid, gathered with
-    per-orientation offset tables and coloured through a palette at the end.
+    layers, later on top: floor or wall, apples, beams, other agents. Removed agents see all
+    zeros.
 
     Returns:
         (B, A, V, V, 3) uint8 with V = 2 * view_radius + 1.
     """
-    lay = parse(cfg.map)
-    B, A = state.orient.shape
-    H, W = lay.shape
-    r, V = cfg.view_radius, cfg.view_size
-    base = _padded_codes(cfg.map, r)  # (H+2r, W+2r) uint8
-    grid = np.repeat(base[None], B, axis=0)  # (B, H+2r, W+2r)
-    inner = grid[:, r : r + H, r : r + W]
-    inner[state.apples] = _APPLE
-    inner[state.beams] = _BEAM
+    layers = ((state.apples, APPLE_RGB), (state.beams, BEAM_RGB))
     on_map = state.removed_for == 0
-    bi, ai = np.nonzero(on_map)
-    inner[bi, state.pos[bi, ai, 0], state.pos[bi, ai, 1]] = _FIRST_AGENT + ai
+    return grid_view.observe(
+        cfg.map, cfg.view_radius, state.pos, state.orient, layers, AGENT_RGB, on_map=on_map
+    )
 
-    codes = view_codes(grid, state.pos, state.orient, r)  # (B, A, V*V) uint8
-    codes[..., (V * V) // 2] = _SELF
-    codes[~on_map] = _EMPTY  # the empty colour is black: all zeros
-    return np.take(_palette(A), codes, axis=0).reshape(B, A, V, V, 3)
+
+def spaces(cfg: CommonsConfig) -> tuple[gymnasium.spaces.Box, gymnasium.spaces.Discrete]:
+    """One agent's spaces: a (V, V, 3) uint8 window and Discrete(8) `ACTIONS`."""
+    return grid_view.egocentric_spaces(cfg.view_size, len(ACTIONS))
+
+
+def event_names(cfg: CommonsConfig) -> tuple[str, ...]:
+    """The keys of `step`'s events, the same for every config."""
+    return EVENT_NAMES
 
 
 def _beam_cells(
@@ -262,27 +262,6 @@ def _regrow(
     grow = ~(has_apple | occupied[:, cells]) & (rng.random(n.shape) < probs[n])
     apples[:, cells] = has_apple | grow
     return apples
-
-
-_EMPTY, _WALL, _APPLE, _BEAM, _SELF, _FIRST_AGENT = range(6)  # cell codes in observe
-
-
-@lru_cache(maxsize=16)
-def _palette(num_agents: int) -> np.ndarray:
-    """(6 + A - 1, 3) uint8: the colour of each cell code."""
-    fixed = [EMPTY_RGB, WALL_RGB, APPLE_RGB, BEAM_RGB, SELF_RGB]
-    agents = [AGENT_RGB[k % len(AGENT_RGB)] for k in range(num_agents)]
-    palette = np.array(fixed + agents, dtype=np.uint8)
-    palette.flags.writeable = False
-    return palette
-
-
-@lru_cache(maxsize=16)
-def _padded_codes(ascii_map: tuple[str, ...], pad: int) -> np.ndarray:
-    """(H+2p, W+2p) uint8: walls and the outside _WALL, everything else _EMPTY."""
-    codes = np.where(padded_walls(ascii_map, pad), _WALL, _EMPTY).astype(np.uint8)
-    codes.flags.writeable = False
-    return codes
 
 
 @lru_cache(maxsize=16)

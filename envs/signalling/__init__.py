@@ -51,7 +51,20 @@ every copy on the same step. Defaults: 2 attributes x 4 values (16 objects), L =
 Version history: v1, first version.
 """
 
+from envs.core import Rules
+from envs.signalling import render, rules
 from envs.signalling.config import SignallingConfig
-from envs.signalling.env import SignallingEnv, make
 
-__all__ = ["SignallingConfig", "SignallingEnv", "make"]
+RULES = Rules(
+    name="signalling",
+    reset=rules.reset,
+    step=rules.step,
+    observe=rules.observe,
+    render=render.render,
+    spaces=rules.spaces,
+    event_names=rules.event_names,
+    terminates=True,
+)
+
+
+__all__ = ["RULES", "SignallingConfig"]

@@ -7,6 +7,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from envs.render import check_index, check_scale
 from envs.signalling.config import SignallingConfig
 from envs.signalling.rules import SignallingState
 
@@ -32,10 +33,8 @@ def render(
     Returns:
         (H, W, 3) uint8; W = scale * (1 + max(K * (n_attributes + 2), 2.5 L)), H grows with P.
     """
-    if not 0 <= index < state.t.shape[0]:
-        raise ValueError(f"signalling: render index={index}; allowed 0..{state.t.shape[0] - 1}")
-    if scale < 4:
-        raise ValueError(f"signalling: render scale={scale}; must be >= 4")
+    check_index("signalling", index, state.t.shape[0])
+    check_scale("signalling", scale, 4)
     panels = [_panel(cfg, state, index, p, scale) for p in range(cfg.pairs)]
     line = np.full((2, panels[0].shape[1], 3), UNSPOKEN_RGB, dtype=np.uint8)
     stacked = [panels[0]]

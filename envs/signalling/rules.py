@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import gymnasium
 import numpy as np
 
 from envs.signalling.config import SignallingConfig
@@ -72,7 +73,10 @@ def reset(cfg: SignallingConfig, batch_size: int, rng: np.random.Generator) -> S
 
 
 def step(
-    cfg: SignallingConfig, state: SignallingState, actions: np.ndarray
+    cfg: SignallingConfig,
+    state: SignallingState,
+    actions: np.ndarray,
+    rng: np.random.Generator | None = None,
 ) -> tuple[SignallingState, np.ndarray, dict[str, np.ndarray]]:
     """Advance every copy by one step (the game itself has no randomness after reset).
 
@@ -83,6 +87,7 @@ def step(
             listener. At steps t < L a speaker's action a sends token a mod V and listeners'
             actions are ignored; at step t = L a listener's action a picks candidate a mod K
             and speakers' actions are ignored. Steps after L change nothing.
+        rng: unused (no chance after reset); taken so that every world's step has one form.
     Returns:
         The new state, rewards (B, A) float32 (success_reward or failure_reward to both
         players of a pair at step L, 0 before) and events, each (B, A) int32, speaker columns
@@ -122,6 +127,12 @@ def step(
         events[f"attr_{i}"] = per_agent((target_object[..., i] + 1) * choosing[:, None], zero)
     new = SignallingState(state.candidates, state.target, message, choice, state.t + 1)
     return new, rewards, events
+
+
+def spaces(cfg: SignallingConfig) -> tuple[gymnasium.spaces.Box, gymnasium.spaces.Discrete]:
+    """Both roles' spaces: Box(0, 1, (D,), float32) (`observe`) and Discrete(max(V, K))."""
+    box = gymnasium.spaces.Box(0.0, 1.0, (obs_size(cfg),), np.float32)
+    return box, gymnasium.spaces.Discrete(cfg.num_actions)
 
 
 def obs_slices(cfg: SignallingConfig) -> dict[str, slice]:

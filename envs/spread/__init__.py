@@ -39,7 +39,20 @@ a chosen layout with `rules.make_state` and `SpreadEnv.set_state`.
 Version history: v1, first version.
 """
 
+from envs.core import Rules
+from envs.spread import render, rules
 from envs.spread.config import SpreadConfig
-from envs.spread.env import SpreadEnv, make
+from envs.spread.env import SpreadEnv
 
-__all__ = ["SpreadConfig", "SpreadEnv", "make"]
+RULES = Rules(
+    name="spread",
+    reset=rules.reset,
+    step=rules.step,  # (cfg, state, actions) -> (state, obs, rewards, events), see SpreadEnv
+    observe=rules.observe,
+    render=render.render,
+    spaces=rules.spaces,
+    event_names=rules.event_names,
+)
+
+
+__all__ = ["RULES", "SpreadConfig", "SpreadEnv"]

@@ -37,6 +37,11 @@ class SpreadConfig:
             raise ValueError(f"spread: max_speed={self.max_speed!r}; must be None or a number > 0")
 
     @property
+    def max_steps(self) -> int:
+        """Episode length, the shell's name for max_cycles."""
+        return self.max_cycles
+
+    @property
     def obs_size(self) -> int:
         """Length 6 N of one observation: 2 vel + 2 pos + 2 N landmarks + 4 (N - 1) others."""
         return 6 * self.num_agents

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from envs.render import check_index, check_scale
+from envs.spread.config import SpreadConfig
 from envs.spread.rules import AGENT_SIZE, LANDMARK_SIZE, SpreadState
 
 AGENT_RGB = np.array(
@@ -23,8 +25,9 @@ LANDMARK_RGB = np.array((64, 64, 64), dtype=np.uint8)  # mpe2's (0.25, 0.25, 0.2
 OUTLINE_RGB = np.array((0, 0, 0), dtype=np.uint8)
 
 
-def render(state: SpreadState, index: int = 0, size: int = 256) -> np.ndarray:
-    """Copy `index` seen from above, x to the right and y up, as mpe2 draws it.
+def render(cfg: SpreadConfig, state: SpreadState, index: int = 0, size: int = 256) -> np.ndarray:
+    """Copy `index` seen from above, x to the right and y up, as mpe2 draws it (the frame
+    depends on the state alone; `cfg` keeps the form every world's render has).
 
     The view is the square [-c, c]^2 with c = max(1, largest |coordinate| + agent size), so
     every entity stays in the frame; agents have radius 0.15 with a black outline, landmarks
@@ -33,11 +36,8 @@ def render(state: SpreadState, index: int = 0, size: int = 256) -> np.ndarray:
     Returns:
         (size, size, 3) uint8.
     """
-    B = state.pos.shape[0]
-    if not 0 <= index < B:
-        raise ValueError(f"spread: render index={index}; allowed 0..{B - 1}")
-    if size < 16:
-        raise ValueError(f"spread: render size={size}; must be >= 16")
+    check_index("spread", index, state.pos.shape[0])
+    check_scale("spread", size, 16, what="size")
     pos, landmarks = state.pos[index], state.landmarks[index]  # (N, 2) each
     c = max(1.0, float(np.abs(np.concatenate([pos, landmarks])).max()) + AGENT_SIZE)
     pixel = 2 * c / size  # world units per pixel

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
+import gymnasium
 import numpy as np
 
 from envs.spread.config import SpreadConfig
@@ -79,6 +80,21 @@ def _tables(N: int) -> _Tables:
     incidence[second, np.arange(len(first))] = -1.0
     viewer, other = np.nonzero(~np.eye(N, dtype=bool))
     return _Tables(first, second, incidence, viewer, other, np.arange(N)[:, None, None])
+
+
+def spaces(cfg: SpreadConfig) -> tuple[gymnasium.spaces.Box, gymnasium.spaces.Space]:
+    """One agent's spaces: Box(-inf, inf, (6N,), float32) observations (`observe`), and
+    Discrete(5) actions or, with continuous_actions, Box(0, 1, (5,), float32)."""
+    inf = np.float32(np.inf)
+    observation = gymnasium.spaces.Box(-inf, inf, (cfg.obs_size,), np.float32)
+    if cfg.continuous_actions:
+        return observation, gymnasium.spaces.Box(0.0, 1.0, (NUM_ACTIONS,), np.float32)
+    return observation, gymnasium.spaces.Discrete(NUM_ACTIONS)
+
+
+def event_names(cfg: SpreadConfig) -> tuple[str, ...]:
+    """The keys of `step`'s events, the same for every config."""
+    return EVENT_NAMES
 
 
 def _batch_last(x: np.ndarray) -> np.ndarray:

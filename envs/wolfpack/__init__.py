@@ -49,7 +49,19 @@ Defaults (ours; the paper sweeps them): capture_radius 3, r_lone 1, r_team 3.
 Version history: v1, first version.
 """
 
+from envs.core import Rules
+from envs.wolfpack import render, rules
 from envs.wolfpack.config import WolfpackConfig
-from envs.wolfpack.env import WolfpackEnv, make
 
-__all__ = ["WolfpackConfig", "WolfpackEnv", "make"]
+RULES = Rules(
+    name="wolfpack",
+    reset=rules.reset,
+    step=rules.step,
+    observe=rules.observe,
+    render=render.render,
+    spaces=rules.spaces,
+    event_names=rules.event_names,
+)
+
+
+__all__ = ["RULES", "WolfpackConfig"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from envs.grid import valid_map
+
 WALL, FLOOR = "@", " "
 
 WOLFPACK_MAP: tuple[str, ...] = (
@@ -52,9 +54,7 @@ class WolfpackConfig:
     uniformly random move (0: a random walk)."""
 
     def __post_init__(self) -> None:
-        if isinstance(self.map, list):  # YAML gives lists
-            object.__setattr__(self, "map", tuple(self.map))
-        _check_map(self.map)
+        object.__setattr__(self, "map", valid_map("wolfpack", self.map, WALL + FLOOR))
         free = sum(row.count(FLOOR) for row in self.map)
         if not isinstance(self.num_wolves, int) or not 1 <= self.num_wolves < free:
             raise ValueError(
@@ -77,20 +77,11 @@ class WolfpackConfig:
             raise ValueError(f"wolfpack: prey_flee_prob={p!r}; must be a probability in [0, 1]")
 
     @property
+    def num_agents(self) -> int:
+        """The learning agents: the wolves."""
+        return self.num_wolves
+
+    @property
     def view_size(self) -> int:
         """Side V = 2 * view_radius + 1 of the egocentric window."""
         return 2 * self.view_radius + 1
-
-
-def _check_map(ascii_map: tuple[str, ...]) -> None:
-    """Raise a one-line ValueError unless the map is a closed rectangle of '@' and ' '."""
-    if not isinstance(ascii_map, tuple) or not all(isinstance(r, str) for r in ascii_map):
-        raise ValueError("wolfpack: map must be a tuple of strings (one per row)")
-    if len(ascii_map) < 3 or len({len(r) for r in ascii_map}) != 1 or len(ascii_map[0]) < 3:
-        raise ValueError("wolfpack: map must be a rectangle of at least 3 x 3 characters")
-    bad = set("".join(ascii_map)) - {WALL, FLOOR}
-    if bad:
-        raise ValueError(f"wolfpack: map has characters {sorted(bad)}; allowed: '@', ' '")
-    border = ascii_map[0] + ascii_map[-1] + "".join(r[0] + r[-1] for r in ascii_map)
-    if set(border) != {WALL}:
-        raise ValueError("wolfpack: map must be closed by '@' walls on every border cell")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.grid import EMPTY_RGB, WALL_RGB
-from envs.render import draw_agents, save_gif
+from envs.grid import WALL_RGB
+from envs.render import check_index, check_scale, grid_frame, save_gif
 from envs.wolfpack.config import WolfpackConfig
 from envs.wolfpack.rules import PREY_RGB, WOLF_RGB, WolfpackState, _walls
 
@@ -23,18 +23,12 @@ def render(cfg: WolfpackConfig, state: WolfpackState, index: int = 0, scale: int
     Returns:
         (H * scale, W * scale, 3) uint8.
     """
-    if not 0 <= index < state.t.shape[0]:
-        raise ValueError(f"wolfpack: render index={index}; allowed 0..{state.t.shape[0] - 1}")
-    if scale < 2:
-        raise ValueError(f"wolfpack: render scale={scale}; must be >= 2")
+    check_index("wolfpack", index, state.t.shape[0])
+    check_scale("wolfpack", scale, 2)
     walls = _walls(cfg.map)
     H, W = walls.shape
-    cells = np.empty((H, W, 3), dtype=np.uint8)
-    cells[:] = EMPTY_RGB
-    prey_row, prey_col = (int(v) for v in state.prey[index])
+    prey = (int(state.prey[index, 0]), int(state.prey[index, 1]))
     rows, cols = np.ogrid[:H, :W]
-    cells[(rows - prey_row) ** 2 + (cols - prey_col) ** 2 <= cfg.capture_radius**2] = RADIUS_RGB
-    cells[walls] = WALL_RGB
-    cells[prey_row, prey_col] = PREY_RGB
-    frame = cells.repeat(scale, axis=0).repeat(scale, axis=1)  # (H*s, W*s, 3)
-    return draw_agents(frame, state.pos[index], state.orient[index], WOLF_RGB, scale)
+    near = (rows - prey[0]) ** 2 + (cols - prey[1]) ** 2 <= cfg.capture_radius**2
+    layers = ((near, RADIUS_RGB), (walls, WALL_RGB), (prey, PREY_RGB))
+    return grid_frame((H, W), layers, state.pos[index], state.orient[index], WOLF_RGB, scale)

@@ -4,8 +4,8 @@ One step, in order: the wolves move and turn, the scripted prey moves, captures 
 the caught prey respawns. Every function advances all B copies at once; the only Python loops
 are the collision passes (bounded by the number of wolves) and loops over constants.
 
-Movement, turning, collisions and egocentric views are the grid worlds' shared mechanics
-(`envs.grid`), as in Commons Harvest; the wolves have no beam.
+Movement, turning, collisions (`envs.grid`) and egocentric views (`envs.grid_view`) are the
+grid worlds' shared mechanics, as in Commons Harvest; the wolves have no beam.
 
 References:
     Leibo et al. 2017, "Multi-agent reinforcement learning in sequential social dilemmas",
@@ -17,8 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+import gymnasium
 import numpy as np
 
+from envs import grid_view
 from envs.grid import (
     BACKWARD,
     EMPTY_RGB,
@@ -33,7 +35,6 @@ from envs.grid import (
     WALL_RGB,
     movement_tables,
     resolve_moves,
-    view_codes,
 )
 from envs.wolfpack.config import WALL, WolfpackConfig
 
@@ -62,8 +63,10 @@ __all__ = [
     "WALL_RGB",
     "WOLF_RGB",
     "WolfpackState",
+    "event_names",
     "observe",
     "reset",
+    "spaces",
     "step",
 ]
 
@@ -191,7 +194,7 @@ def step(
 
 
 def observe(cfg: WolfpackConfig, state: WolfpackState) -> np.ndarray:
-    """Egocentric RGB windows, rotated so that every wolf faces up.
+    """Egocentric RGB windows, rotated so that every wolf faces up (`envs.grid_view.observe`).
 
     The wolf sits at the centre (row r, col r) in SELF_RGB; the prey is PREY_RGB, other wolves
     WOLF_RGB[k % 8], walls and the outside of the map WALL_RGB, floor black.
@@ -199,20 +202,19 @@ def observe(cfg: WolfpackConfig, state: WolfpackState) -> np.ndarray:
     Returns:
         (B, A, V, V, 3) uint8 with V = 2 * view_radius + 1.
     """
-    walls = _walls(cfg.map)
-    B, A = state.orient.shape
-    H, W = walls.shape
-    r, V = cfg.view_radius, cfg.view_size
-    base = _padded_codes(cfg.map, r)  # (H+2r, W+2r) uint8
-    grid = np.repeat(base[None], B, axis=0)  # (B, H+2r, W+2r)
-    inner = grid[:, r : r + H, r : r + W]
-    inner[np.arange(B), state.prey[:, 0], state.prey[:, 1]] = _PREY
-    bi, ai = np.nonzero(np.ones((B, A), dtype=bool))
-    inner[bi, state.pos[bi, ai, 0], state.pos[bi, ai, 1]] = _FIRST_WOLF + ai
+    prey = (np.arange(state.prey.shape[0]), state.prey[:, 0], state.prey[:, 1])
+    layers = ((prey, PREY_RGB),)
+    return grid_view.observe(cfg.map, cfg.view_radius, state.pos, state.orient, layers, WOLF_RGB)
 
-    codes = view_codes(grid, state.pos, state.orient, r)  # (B, A, V*V) uint8
-    codes[..., (V * V) // 2] = _SELF
-    return np.take(_palette(A), codes, axis=0).reshape(B, A, V, V, 3)
+
+def spaces(cfg: WolfpackConfig) -> tuple[gymnasium.spaces.Box, gymnasium.spaces.Discrete]:
+    """One wolf's spaces: a (V, V, 3) uint8 window and Discrete(7) `ACTIONS`."""
+    return grid_view.egocentric_spaces(cfg.view_size, len(ACTIONS))
+
+
+def event_names(cfg: WolfpackConfig) -> tuple[str, ...]:
+    """The keys of `step`'s events, the same for every config."""
+    return EVENT_NAMES
 
 
 def _prey_move(
@@ -254,31 +256,9 @@ def _spawn_prey(walls: np.ndarray, wolves: np.ndarray, rng: np.random.Generator)
     return np.argmin(rng.random((B, walls.size)) + penalty, axis=1)
 
 
-_EMPTY, _WALL, _PREY, _SELF, _FIRST_WOLF = range(5)  # cell codes in observe
-
-
 @lru_cache(maxsize=16)
 def _walls(ascii_map: tuple[str, ...]) -> np.ndarray:
     """(H, W) bool, read-only: the map's walls and obstacles."""
     walls = np.array([[ch == WALL for ch in row] for row in ascii_map])
     walls.flags.writeable = False
     return walls
-
-
-@lru_cache(maxsize=16)
-def _palette(num_wolves: int) -> np.ndarray:
-    """(5 + A - 1, 3) uint8: the colour of each cell code."""
-    fixed = [EMPTY_RGB, WALL_RGB, PREY_RGB, SELF_RGB]
-    wolves = [WOLF_RGB[k % len(WOLF_RGB)] for k in range(num_wolves)]
-    palette = np.array(fixed + wolves, dtype=np.uint8)
-    palette.flags.writeable = False
-    return palette
-
-
-@lru_cache(maxsize=16)
-def _padded_codes(ascii_map: tuple[str, ...], pad: int) -> np.ndarray:
-    """(H+2p, W+2p) uint8: walls and the outside _WALL, the floor _EMPTY."""
-    walls = np.pad(_walls(ascii_map), pad, constant_values=True)
-    codes = np.where(walls, _WALL, _EMPTY).astype(np.uint8)
-    codes.flags.writeable = False
-    return codes

@@ -1,5 +1,6 @@
-"""The grid worlds' shared mechanics (`envs.grid`) and rendering helpers (`envs.render`) on
-hand-made cases; the worlds' own tests cover them in play."""
+"""The grid worlds' shared mechanics and map checks (`envs.grid`), views (`envs.grid_view`)
+and rendering helpers (`envs.render`) on hand-made cases; the worlds' own tests cover them in
+play."""
 
 from __future__ import annotations
 
@@ -8,17 +9,21 @@ import pytest
 
 from envs.grid import (
     DIRS,
+    EMPTY_RGB,
     FORWARD,
+    SELF_RGB,
     STAY,
     TURN_LEFT,
     TURN_RIGHT,
+    WALL_RGB,
     beam_reach,
     movement_tables,
     resolve_moves,
     spawn,
-    view_codes,
+    valid_map,
 )
-from envs.render import FACING_RGB, draw_agents
+from envs.grid_view import observe, view_codes
+from envs.render import FACING_RGB, check_index, check_scale, draw_agents, grid_frame
 
 RNG = np.random.default_rng
 
@@ -84,3 +89,52 @@ def test_draw_agents_paints_the_tile_and_a_bar_on_the_facing_side():
     draw_agents(frame, pos, orient, colours, 8, show=np.array([True, False]))
     assert frame[0, 0].tolist() == [200, 0, 0] and frame[0, 7].tolist() == list(FACING_RGB)
     assert not frame[8:, 8:].any()  # agent 1 hidden
+
+
+def test_observe_draws_terrain_layers_agents_and_self_and_blanks_agents_off_the_map():
+    ascii_map = ("@@@@@", "@ ~ @", "@   @", "@@@@@")
+    red, water, agent_rgb = (200, 0, 0), (9, 9, 9), ((1, 2, 3), (4, 5, 6))
+    layer = np.zeros((1, 4, 5), dtype=bool)
+    layer[0, 1, 1] = True
+    pos = np.array([[[2, 1], [2, 2]]])  # agent 1 is right of agent 0, who faces north
+    orient = np.array([[0, 0]])
+    args = (ascii_map, 1, pos, orient, [(layer, red)], agent_rgb, (("~", water),))
+    view = observe(*args)[0, 0]  # (3, 3, 3)
+    assert view.dtype == np.uint8 and view.shape == (3, 3, 3)
+    assert view[0].tolist() == [list(WALL_RGB), list(red), list(water)]  # row ahead
+    assert view[1].tolist() == [list(WALL_RGB), list(SELF_RGB), list(agent_rgb[1])]
+    assert view[2].tolist() == [list(WALL_RGB)] * 3  # behind: the wall
+    off = observe(*args, on_map=np.array([[True, False]]))
+    assert off[0, 0, 1, 2].tolist() == list(EMPTY_RGB) and not off[0, 1].any()
+
+
+def test_grid_frame_paints_layers_in_order_then_the_agents():
+    under, over = np.zeros((2, 3), dtype=bool), np.zeros((2, 3), dtype=bool)
+    under[0, :2] = True
+    over[0, 1] = True
+    frame = grid_frame(
+        (2, 3), [(under, (1, 1, 1)), (over, (2, 2, 2))], np.array([[1, 2]]), [2], [(5, 5, 5)], 2
+    )
+    assert frame.shape == (4, 6, 3) and frame.dtype == np.uint8
+    assert frame[::2, ::2, 0].tolist() == [[1, 2, 0], [0, 0, 5]]
+
+
+def test_valid_map_turns_lists_into_tuples_and_names_the_world_in_its_errors():
+    assert valid_map("w", ["@@@", "@ @", "@@@"], "@ ") == ("@@@", "@ @", "@@@")
+    for bad, message in (
+        ("@@@", "tuple of strings"),
+        (("@@@", "@ @", "@@"), "rectangle of at least 3 x 3"),
+        (("@@@", "@x@", "@@@"), r"characters \['x'\]; allowed: '@', ' '"),
+        (("@@@", "@  ", "@@@"), "closed by '@'"),
+    ):
+        with pytest.raises(ValueError, match=message) as err:
+            valid_map("w", bad, "@ ")
+        assert str(err.value).startswith("w: map ")
+
+
+def test_render_argument_checks_are_one_line_errors():
+    check_index("w", 1, 2)
+    with pytest.raises(ValueError, match=r"^w: render index=2; allowed 0..1$"):
+        check_index("w", 2, 2)
+    with pytest.raises(ValueError, match=r"^w: render size=8; must be >= 16$"):
+        check_scale("w", 8, 16, what="size")

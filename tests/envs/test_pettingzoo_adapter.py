@@ -1,32 +1,24 @@
-"""The PettingZoo shell over Commons Harvest passes PettingZoo's own checks."""
+"""The PettingZoo shell's own errors; `test_conformance.py` runs PettingZoo's checkers on it
+for every world."""
 
 from __future__ import annotations
 
-import numpy as np
-from pettingzoo.test import parallel_api_test, parallel_seed_test
+import pytest
 
-from envs.adapters.pettingzoo import parallel_env
-
-
-def test_parallel_api():
-    parallel_api_test(parallel_env("commons", max_steps=30), num_cycles=40)
+import envs
+from envs.adapters.pettingzoo import PettingZooParallelEnv, parallel_env
 
 
-def test_parallel_seed():
-    parallel_seed_test(lambda: parallel_env("commons", max_steps=20), num_cycles=20)
-
-
-def test_episode_infos_and_render():
-    env = parallel_env("commons", max_steps=5, num_agents=3)
-    obs, infos = env.reset(seed=0)
-    assert env.agents == ["player_0", "player_1", "player_2"]
-    assert obs["player_0"].shape == (15, 15, 3) and obs["player_0"].dtype == np.uint8
-    assert env.observation_space("player_1").contains(obs["player_1"])
-    for _ in range(5):
-        assert env.agents
-        obs, rewards, terminated, truncated, infos = env.step(dict.fromkeys(env.agents, 7))
-    assert all(truncated.values()) and not any(terminated.values()) and env.agents == []
-    assert set(infos["player_2"]) == {"apples", "beams", "tagged", "removed"}
-    frame = env.render()
-    assert frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8
-    assert env.metadata["name"] == "commons" and "rgb_array" in env.metadata["render_modes"]
+def test_one_line_errors():
+    with pytest.raises(ValueError, match="batch_size=1"):
+        PettingZooParallelEnv(envs.make("commons", batch_size=2))
+    with pytest.raises(ValueError, match="render_mode='human'"):
+        parallel_env("commons", render_mode="human")
+    with pytest.raises(KeyError, match="unknown environment"):
+        parallel_env("chess")
+    env = parallel_env("wolfpack")
+    with pytest.raises(ValueError, match="reset"):
+        env.step({"player_0": 0, "player_1": 0})  # before the first reset
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="missing"):
+        env.step({"player_0": 0})

@@ -1,18 +1,15 @@
 """Wolfpack rules: hand-built captures, lone versus team rewards, the prey's policy, respawns,
-observations, rendering, the adapters and configuration errors."""
+observations, rendering and configuration errors (`test_conformance.py` checks what every
+world shares)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from pettingzoo.test import parallel_api_test, parallel_seed_test
 from PIL import Image
-from stable_baselines3 import PPO
 
 import envs
-from envs.adapters.pettingzoo import parallel_env
-from envs.adapters.sb3 import SB3VecEnv
-from envs.wolfpack import WolfpackConfig, WolfpackEnv
+from envs.wolfpack import WolfpackConfig
 from envs.wolfpack.render import RADIUS_RGB, render, save_gif
 from envs.wolfpack.rules import (
     FORWARD,
@@ -225,28 +222,6 @@ def test_observation_is_egocentric_and_rotated():
     assert tuple(obs[0, 1, r, r]) == SELF_RGB and tuple(obs[0, 1, r - 1, r]) == WOLF_RGB[0]
 
 
-def test_env_shapes_truncation_and_determinism():
-    env = envs.make("wolfpack", batch_size=4, seed=0, max_steps=5, num_wolves=3)
-    assert isinstance(env, WolfpackEnv) and env.event_names[0] == "captures"
-    obs = env.reset(seed=1)
-    assert obs.shape == (4, 3, 11, 11, 3) and env.observation_space.contains(obs[0, 0])
-    twin = envs.make("wolfpack", batch_size=4, seed=0, max_steps=5, num_wolves=3)
-    np.testing.assert_array_equal(twin.reset(seed=1), obs)
-    rng = RNG(0)
-    for t in range(5):
-        a = rng.integers(0, 7, (4, 3))
-        res, res_twin = env.step(a), twin.step(a)
-        np.testing.assert_array_equal(res.obs, res_twin.obs)
-        np.testing.assert_array_equal(res.rewards, res_twin.rewards)
-        assert res.rewards.dtype == np.float32 and not res.terminated.any()
-        assert res.truncated.all() == (t == 4)
-        assert all(v.shape == (4, 3) and v.dtype == np.int32 for v in res.events.values())
-    with pytest.raises(ValueError, match="actions shape"):
-        env.step(np.zeros((4, 2), dtype=int))
-    with pytest.raises(ValueError, match=r"\[0, 7\)"):
-        env.step(np.full((4, 3), 7))
-
-
 def test_render_and_gif(tmp_path):
     cfg = cfg_with(num_wolves=2, capture_radius=2.0)
     s = make_state([(2, 8), (6, 1)], [1, 2], prey=(3, 5))
@@ -256,8 +231,6 @@ def test_render_and_gif(tmp_path):
     assert tuple(frame[2 * 4 + 1, 8 * 4 + 1]) == WOLF_RGB[0]
     assert tuple(frame[3 * 4 + 1, 7 * 4 + 1]) == RADIUS_RGB  # 2 cells east of the prey
     assert tuple(frame[3 * 4 + 1, 8 * 4 + 1]) != RADIUS_RGB  # 3 cells east: outside
-    with pytest.raises(ValueError, match="index"):
-        render(cfg, s, index=1)
     env = envs.make("wolfpack", seed=0, max_steps=3)
     env.reset()
     frames = [env.render()]
@@ -266,6 +239,14 @@ def test_render_and_gif(tmp_path):
         frames.append(env.render())
     path = save_gif(frames, tmp_path / "wolfpack.gif")
     assert Image.open(path).size == (15 * 8, 15 * 8)
+
+
+def test_the_agents_are_the_wolves():
+    env = envs.make("wolfpack", num_wolves=3)
+    assert env.num_agents == env.cfg.num_agents == 3
+    assert env.observation_space.shape == (11, 11, 3) and env.action_space.n == 7
+    with pytest.raises(ValueError, match="unknown option"):
+        envs.make("wolfpack", num_agents=3)  # the setting is num_wolves
 
 
 @pytest.mark.parametrize(
@@ -281,39 +262,9 @@ def test_render_and_gif(tmp_path):
         ({"map": ("@@@", "@ @", "@ @")}, "closed by '@'"),
         ({"map": ("@@@@", "@x @", "@@@@")}, "characters"),
         ({"map": ("@@@", "@ @", "@@@")}, "num_wolves=2"),
-        ({"speed": 2}, "unknown option"),
     ],
 )
 def test_bad_config_is_a_one_line_value_error(kwargs, message):
     with pytest.raises(ValueError, match=message) as err:
         envs.make("wolfpack", **kwargs)
     assert "\n" not in str(err.value)
-
-
-def test_pettingzoo_api_and_seed():
-    parallel_api_test(parallel_env("wolfpack", max_steps=30), num_cycles=40)
-    parallel_seed_test(lambda: parallel_env("wolfpack", max_steps=20), num_cycles=20)
-    env = parallel_env("wolfpack", max_steps=2, num_wolves=3)
-    env.reset(seed=0)
-    _, _, _, truncated, infos = env.step(dict.fromkeys(env.agents, 0))
-    assert set(infos["player_2"]) == {"captures", "team_captures", "lone_captures", "near_prey"}
-
-
-def test_sb3_adapter_matches_the_core_and_trains():
-    env = envs.make("wolfpack", batch_size=2, seed=0, max_steps=4, view_radius=2)
-    twin = envs.make("wolfpack", batch_size=2, seed=0, max_steps=4, view_radius=2)
-    vec = SB3VecEnv(env, seed=3)
-    np.testing.assert_array_equal(vec.reset(), twin.reset(seed=3).reshape(4, 5, 5, 3))
-    rng = RNG(0)
-    for t in range(4):
-        a = rng.integers(0, 7, 4)
-        vec.step_async(a)
-        obs, rewards, dones, infos = vec.step_wait()
-        res = twin.step(a.reshape(2, 2))
-        np.testing.assert_array_equal(rewards, res.rewards.ravel())
-        assert dones.all() == (t == 3)
-    np.testing.assert_array_equal(infos[3]["terminal_observation"], res.obs[1, 1])
-    assert infos[0]["TimeLimit.truncated"]
-    model = PPO("MlpPolicy", vec, n_steps=8, batch_size=32, n_epochs=1, seed=0, device="cpu")
-    model.learn(64)
-    assert model.num_timesteps == 64

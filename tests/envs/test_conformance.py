@@ -1,0 +1,319 @@
+"""One suite over every registered world: the batched core's contract, and each adapter against
+its ecosystem's own checker (PettingZoo parallel and AEC, RLlib, SB3).
+
+A world added to `envs.WORLDS` is tested here with no new test code. Every world runs with its
+default settings; `CASES` adds settings that take another path through the adapters (Box
+actions). Tests that play whole episodes cut them to `SHORT` steps where the world has a
+`max_steps` setting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+import gymnasium
+import numpy as np
+import pytest
+from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test
+from pettingzoo.utils.conversions import parallel_to_aec
+from ray.rllib.utils.pre_checks.env import check_multiagent_environments
+from stable_baselines3 import PPO
+from stable_baselines3.common.vec_env import VecCheckNan
+
+import envs
+from envs.adapters.pettingzoo import parallel_env
+from envs.adapters.rllib import env_creator, rllib_env
+from envs.adapters.sb3 import SB3VecEnv
+from envs.core import BatchedEnv, StepResult
+
+CASES = [pytest.param(name, {}, id=name) for name in sorted(envs.WORLDS)] + [
+    pytest.param("spread", {"continuous_actions": True}, id="spread-continuous"),
+]
+SHORT = 12  # episode length in the tests that play whole episodes
+
+
+def short(name: str, settings: dict) -> dict:
+    """`settings` with episodes of SHORT steps, where the world has a max_steps setting."""
+    if "max_steps" in {f.name for f in dataclasses.fields(envs.WORLDS[name].config)}:
+        return {**settings, "max_steps": SHORT}
+    return settings
+
+
+def sample(env: BatchedEnv) -> np.ndarray:
+    """Uniform actions (B, A, *action_shape) from the env's own (seeded) action space."""
+    space = env.action_space
+    n = env.batch_size * env.num_agents
+    return np.stack([space.sample() for _ in range(n)]).reshape(
+        env.batch_size, env.num_agents, *(space.shape or ())
+    )
+
+
+def play(env: BatchedEnv, steps: int, seed: int) -> list[np.ndarray]:
+    """Everything a seeded random rollout shows: observations, rewards, ends, events and a frame
+    (of copy t mod B) at each step t; the batch is reset when it ends."""
+    env.action_space.seed(seed)
+    out = [env.reset(seed=seed)]
+    for t in range(steps):
+        res = env.step(sample(env))
+        out += [res.obs, res.rewards, res.terminated, res.truncated, *res.events.values()]
+        out.append(env.render(t % env.batch_size))
+        if (res.terminated | res.truncated).all():
+            out.append(env.reset())
+    return out
+
+
+def check_step(out: tuple, res: StepResult, agents: list[str]) -> None:
+    """A shell's per-agent dicts of one step (PettingZoo or RLlib) equal the core's arrays."""
+    obs, rewards, terminated, truncated, infos = out
+    for k, agent in enumerate(agents):
+        np.testing.assert_array_equal(obs[agent], res.obs[0, k])
+        assert rewards[agent] == float(res.rewards[0, k])
+        assert terminated[agent] == bool(res.terminated[0])
+        assert truncated[agent] == bool(res.truncated[0])
+        assert infos[agent] == {e: int(v[0, k]) for e, v in res.events.items()}
+
+
+# The registry and the batched core.
+
+
+@pytest.mark.parametrize("name", sorted(envs.WORLDS))
+def test_registry_entry_builds_the_world_and_its_settings_rebuild_it(name):
+    world = envs.WORLDS[name]
+    assert dataclasses.is_dataclass(world.config) and world.config.__dataclass_params__.frozen
+    env = envs.make(name, batch_size=2, seed=0)
+    assert isinstance(env, BatchedEnv) and env.batch_size == 2
+    assert env.name == name and env.cfg == world.config()
+    again = world.make(seed=0, **dataclasses.asdict(env.cfg))  # what RLlib's creator is given
+    assert again.cfg == env.cfg
+    package = world.config.__module__.rsplit(".", 1)[0]
+    doc = sys.modules[package].__doc__  # the world's package doc is its page
+    assert world.doc == doc.splitlines()[0] and f"(`{name}`, version" in world.doc
+
+
+@pytest.mark.parametrize("name", sorted(envs.WORLDS))
+def test_bad_settings_are_one_line_value_errors(name):
+    for kwargs, message in (
+        ({"no_such_option": 1}, "no_such_option"),
+        ({"batch_size": 0}, "batch_size=0"),
+        ({"batch_size": True}, "batch_size=True"),
+    ):
+        with pytest.raises(ValueError, match=message) as err:
+            envs.make(name, **kwargs)
+        assert "\n" not in str(err.value) and str(err.value).startswith(f"{name}: ")
+
+
+def test_unknown_world_is_a_key_error_listing_the_known_ones():
+    with pytest.raises(KeyError, match="unknown environment 'chess'; known: cleanup, commons"):
+        envs.make("chess")
+
+
+@pytest.mark.parametrize(("name", "settings"), CASES)
+def test_shapes_dtypes_and_observations_inside_their_space(name, settings):
+    env = envs.make(name, batch_size=3, seed=0, **settings)
+    B, A = 3, env.num_agents
+    shape, dtype = env.observation_space.shape, env.observation_space.dtype
+    env.action_space.seed(0)
+    obs = env.reset()
+    for _ in range(8):
+        assert obs.shape == (B, A, *shape) and obs.dtype == dtype
+        assert all(env.observation_space.contains(o) for o in obs.reshape(B * A, *shape))
+        res = env.step(sample(env))
+        assert res.rewards.shape == (B, A) and res.rewards.dtype == np.float32
+        assert res.terminated.shape == res.truncated.shape == (B,)
+        assert res.terminated.dtype == res.truncated.dtype == bool
+        assert set(res.events) == set(env.event_names)
+        assert all(v.shape == (B, A) and v.dtype == np.int32 for v in res.events.values())
+        obs = env.reset() if (res.terminated | res.truncated).all() else res.obs
+
+
+@pytest.mark.parametrize(("name", "settings"), CASES)
+def test_copies_end_together_at_max_steps(name, settings):
+    env = envs.make(name, batch_size=2, seed=0, **short(name, settings))
+    env.action_space.seed(0)
+    kinds = set()
+    for _ in range(2):
+        env.reset()
+        for t in range(1, env.max_steps + 1):
+            res = env.step(sample(env))
+            ended = res.terminated | res.truncated
+            assert ended.tolist() == [t == env.max_steps] * 2
+            assert not (res.terminated & res.truncated).any()
+        kinds.add("terminated" if res.terminated.all() else "truncated")
+    assert len(kinds) == 1  # a world either ends its games or cuts them off, always the same
+
+
+@pytest.mark.parametrize(("name", "settings"), CASES)
+def test_same_seed_same_rollout_other_seed_another(name, settings):
+    rollout = [play(envs.make(name, batch_size=3, **settings), 30, seed) for seed in (3, 3, 4)]
+    assert len(rollout[0]) == len(rollout[1])
+    for x, y in zip(rollout[0], rollout[1], strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert not all(np.array_equal(x, y) for x, y in zip(rollout[0], rollout[2], strict=False))
+
+
+@pytest.mark.parametrize(("name", "settings"), CASES)
+def test_reset_with_a_seed_replays_and_without_one_continues_the_stream(name, settings):
+    env = envs.make(name, batch_size=2, **settings)
+    first = env.reset(seed=7)
+    again = envs.make(name, batch_size=2, seed=123, **settings).reset(seed=7)
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(env.reset(), first)  # a new episode, not a replay
+
+
+@pytest.mark.parametrize(("name", "settings"), CASES)
+def test_bad_actions_are_one_line_value_errors(name, settings):
+    env = envs.make(name, batch_size=2, seed=0, **settings)
+    good = sample(env)
+    with pytest.raises(ValueError, match="actions shape"):
+        env.step(good[:, :-1])
+    if isinstance(env.action_space, gymnasium.spaces.Discrete):
+        n = env.action_space.n
+        for bad in (np.full_like(good, n), np.full_like(good, -1), good.astype(float)):
+            with pytest.raises(ValueError, match=rf"actions must be integers in \[0, {n}\)"):
+                env.step(bad)
+
+
+@pytest.mark.parametrize(("name", "settings"), CASES)
+def test_render_is_an_rgb_frame_of_each_copy(name, settings):
+    env = envs.make(name, batch_size=2, seed=0, **settings)
+    frames = [env.render(0), env.render(1)]
+    for frame in frames:
+        assert frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8
+    assert frames[0].shape == frames[1].shape
+    for index in (2, -1):
+        with pytest.raises(ValueError, match="index"):
+            env.render(index)
+
+
+# PettingZoo: the parallel shell and its AEC conversion.
+
+
+@pytest.mark.parametrize(("name", "settings"), CASES)
+def test_pettingzoo_parallel_api(name, settings):
+    parallel_api_test(parallel_env(name, **short(name, settings)), num_cycles=SHORT + 5)
+
+
+@pytest.mark.parametrize(("name", "settings"), CASES)
+def test_pettingzoo_parallel_seed(name, settings):
+    parallel_seed_test(lambda: parallel_env(name, **settings), num_cycles=20)
+
+
+@pytest.mark.parametrize(("name", "settings"), CASES)
+@pytest.mark.filterwarnings("ignore:Observation numpy array is all zeros")  # removed agents
+@pytest.mark.filterwarnings("ignore:Agent's m.* observation space value is")  # Box(-inf, inf)
+def test_pettingzoo_aec_conversion_api(name, settings):
+    api_test(parallel_to_aec(parallel_env(name, **short(name, settings))), num_cycles=SHORT + 5)
+
+
+@pytest.mark.parametrize(("name", "settings"), CASES)
+def test_pettingzoo_shell_equals_the_core(name, settings):
+    settings = short(name, settings)
+    shell = parallel_env(name, render_mode="rgb_array", **settings)
+    core = envs.make(name, **settings)
+    agents = [f"player_{k}" for k in range(core.num_agents)]
+    assert shell.possible_agents == agents and shell.metadata["name"] == name
+    assert all(shell.observation_space(a) == core.observation_space for a in agents)
+    assert all(shell.action_space(a) == core.action_space for a in agents)
+    obs, infos = shell.reset(seed=3)
+    np.testing.assert_array_equal(np.stack([obs[a] for a in agents]), core.reset(seed=3)[0])
+    assert shell.agents == agents and infos == {a: {} for a in agents}
+    core.action_space.seed(0)
+    for _ in range(core.max_steps):
+        actions = sample(core)  # (1, A, ...)
+        out = shell.step({a: actions[0, k] for k, a in enumerate(agents)})
+        check_step(out, core.step(actions), agents)
+        np.testing.assert_array_equal(shell.render(), core.render())
+    assert shell.agents == []  # the episode is over for everyone at once
+    with pytest.raises(ValueError, match="reset"):
+        shell.step({a: actions[0, k] for k, a in enumerate(agents)})
+
+
+# RLlib.
+
+
+@pytest.mark.parametrize(("name", "settings"), CASES)
+def test_rllib_checker_accepts_the_world(name, settings):
+    check_multiagent_environments(rllib_env(name, **settings))
+
+
+@pytest.mark.parametrize(("name", "settings"), CASES)
+def test_rllib_shell_equals_the_core(name, settings):
+    settings = short(name, settings)
+    shell = env_creator({"name": name, **settings})  # what RLlib's env runners call
+    core = envs.make(name, **settings)
+    agents = [f"player_{k}" for k in range(core.num_agents)]
+    assert shell.possible_agents == shell.agents == agents and shell.metadata["name"] == name
+    for agent in agents:
+        assert shell.observation_spaces[agent] == core.observation_space
+        assert shell.get_action_space(agent) == core.action_space
+    obs, infos = shell.reset(seed=3)
+    np.testing.assert_array_equal(np.stack([obs[a] for a in agents]), core.reset(seed=3)[0])
+    assert infos == {a: {} for a in agents}
+    core.action_space.seed(0)
+    for t in range(1, core.max_steps + 1):
+        actions = sample(core)
+        out = shell.step({a: actions[0, k] for k, a in enumerate(agents)})
+        res = core.step(actions)
+        check_step(out, res, agents)
+        assert out[2]["__all__"] == bool(res.terminated[0])
+        assert out[3]["__all__"] == bool(res.truncated[0]) and (t == core.max_steps) == (
+            out[2]["__all__"] or out[3]["__all__"]
+        )
+    assert shell.agents == agents  # every agent lives through every episode
+
+
+# Stable-Baselines3.
+
+
+@pytest.mark.parametrize(("name", "settings"), CASES)
+def test_sb3_vec_env_flattens_copies_by_agents_and_resets_the_batch(name, settings):
+    settings = short(name, settings)
+    env = envs.make(name, batch_size=2, seed=0, **settings)
+    twin = envs.make(name, batch_size=2, seed=0, **settings)
+    vec = SB3VecEnv(env, seed=3)
+    B, A, shape = 2, env.num_agents, env.action_space.shape or ()
+    assert vec.num_envs == B * A
+    assert vec.observation_space == env.observation_space
+    assert vec.action_space == env.action_space
+
+    def flat(x: np.ndarray) -> np.ndarray:  # (B, A, ...) -> (B * A, ...), agent a of copy b
+        return x.reshape(B * A, *x.shape[2:])  # at b * A + a
+
+    np.testing.assert_array_equal(vec.reset(), flat(twin.reset(seed=3)))
+    twin.action_space.seed(0)
+    for t in range(1, env.max_steps + 1):
+        actions = sample(twin)
+        vec.step_async(flat(actions).reshape(B * A, *shape))
+        obs, rewards, dones, infos = vec.step_wait()
+        res = twin.step(actions)
+        np.testing.assert_array_equal(rewards, flat(res.rewards))
+        assert rewards.dtype == np.float32 and dones.tolist() == [t == env.max_steps] * (B * A)
+        assert {k: v.tolist() for k, v in vec.last_events.items()} == {
+            k: v.tolist() for k, v in res.events.items()
+        }
+    for i, info in enumerate(infos):
+        np.testing.assert_array_equal(info["terminal_observation"], flat(res.obs)[i])
+        assert info["TimeLimit.truncated"] == bool(res.truncated[i // A] & ~res.terminated[i // A])
+    np.testing.assert_array_equal(obs, flat(twin.reset()))  # the next episode, stream continued
+
+
+@pytest.mark.parametrize(("name", "settings"), CASES)
+@pytest.mark.usefixtures("one_torch_thread")
+def test_sb3_ppo_collects_and_learns_through_the_shell(name, settings):
+    vec = SB3VecEnv(envs.make(name, batch_size=2, seed=0, **short(name, settings)), seed=0)
+    checked = VecCheckNan(vec, raise_exception=True)  # SB3's own check of every step
+    n_steps = 16
+    model = PPO(
+        "MlpPolicy",
+        checked,
+        n_steps=n_steps,
+        batch_size=n_steps * vec.num_envs,
+        n_epochs=1,
+        seed=0,
+        device="cpu",
+    )
+    model.learn(2 * n_steps * vec.num_envs)
+    assert model.num_timesteps == 2 * n_steps * vec.num_envs
+    actions = model.rollout_buffer.actions  # (n_steps * B * A, action dim), flattened to train
+    assert actions.shape == (n_steps * vec.num_envs, *(vec.action_space.shape or (1,)))

@@ -1,46 +1,116 @@
-"""Learners for the worlds in `envs`.
+"""Learners for the worlds in `envs`, behind the `Trainer` and `Policy` protocols.
 
-`make(kind, seed=..., device=..., **options)` returns a trainer with
-`train(env, steps, hooks) -> policy`; a policy has `act(obs)`, `save(path)` and `load(path)`.
+`make(kind, seed=..., device=..., **options)` returns a `Trainer`: `train(env, steps, hooks)
+-> Policy`, `save_checkpoint`, `load_checkpoint`, `close`; a `Policy` has `act(obs, rng)`,
+`save(path)` and `load(path)` (see `agents.protocols`). `LEARNERS` holds one entry per learner.
+Importing `agents` loads neither Stable-Baselines3 nor Ray: a learner's modules are imported
+when its trainer or policy class is first asked for.
 """
 
 from __future__ import annotations
 
-from agents import ppo, rllib_policy, rllib_ppo, rllib_ppo_config, sb3_ppo
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-AGENTS: dict[str, type] = {
-    "ppo": ppo.PPO,
-    "rllib_ppo": rllib_ppo.RLlibPPO,
-    "sb3_ppo": sb3_ppo.SB3PPO,
+from agents.ppo_config import PPOConfig
+from agents.protocols import Policy, Trainer, TrainHooks
+from agents.rllib_ppo_config import RLlibPPOConfig
+from agents.sb3_ppo_config import SB3PPOConfig
+
+
+@dataclass(frozen=True)
+class Learner:
+    """One learner: its options, where its trainer and policy classes live, one line about it.
+
+    The classes are named by import path ("module:Class") and imported when first asked for,
+    so that importing `agents` loads neither Stable-Baselines3 nor Ray.
+    """
+
+    config: type
+    """The frozen dataclass of its options (its module imports no SB3 or Ray)."""
+    trainer_path: str
+    """"module:Class" of the trainer, built as `cls(config, seed=..., device=...)`."""
+    policy_path: str
+    """"module:Class" of the policy (`load(path, device)` reads a saved policy)."""
+    doc: str
+    """One line for listings."""
+
+    def trainer(self) -> type[Trainer]:
+        """The trainer class (imported now)."""
+        return _resolve(self.trainer_path)
+
+    def policy(self) -> type[Policy]:
+        """The policy class (imported now)."""
+        return _resolve(self.policy_path)
+
+
+def _resolve(path: str) -> Any:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+LEARNERS: dict[str, Learner] = {
+    "ppo": Learner(
+        PPOConfig,
+        "agents.ppo:PPO",
+        "agents.ppo_policy:PPOPolicy",
+        "PPO in PyTorch, trained directly on a batched world.",
+    ),
+    "rllib_ppo": Learner(
+        RLlibPPOConfig,
+        "agents.rllib_ppo:RLlibPPO",
+        "agents.rllib_policy:RLlibPolicy",
+        "PPO from RLlib: the distributed learner.",
+    ),
+    "sb3_ppo": Learner(
+        SB3PPOConfig,
+        "agents.sb3_ppo:SB3PPO",
+        "agents.sb3_ppo:SB3Policy",
+        "PPO from Stable-Baselines3, parameters shared.",
+    ),
 }
 
-CONFIGS: dict[str, type] = {
-    "ppo": ppo.PPOConfig,
-    "rllib_ppo": rllib_ppo_config.RLlibPPOConfig,
-    "sb3_ppo": sb3_ppo.SB3PPOConfig,
-}
 
-POLICIES: dict[str, type] = {
-    "ppo": ppo.PPOPolicy,
-    "rllib_ppo": rllib_policy.RLlibPolicy,
-    "sb3_ppo": sb3_ppo.SB3Policy,
-}
+def learner(kind: str) -> Learner:
+    """The entry of learner `kind`.
+
+    Raises:
+        KeyError: unknown kind (the message lists the known ones).
+    """
+    if kind not in LEARNERS:
+        raise KeyError(f"unknown agent {kind!r}; known: {', '.join(sorted(LEARNERS))}")
+    return LEARNERS[kind]
 
 
-def make(kind: str, seed: int = 0, device: str = "auto", **options: object) -> object:
+def make(kind: str, seed: int = 0, device: str = "auto", **options: Any) -> Trainer:
     """Build trainer `kind` from its options.
 
     Raises:
         KeyError: unknown kind (the message lists the known ones).
         ValueError: an unknown or invalid option.
     """
-    if kind not in AGENTS:
-        raise KeyError(f"unknown agent {kind!r}; known: {', '.join(sorted(AGENTS))}")
+    entry = learner(kind)
     try:
-        config = CONFIGS[kind](**options)
+        config = entry.config(**options)
     except TypeError as err:
         raise ValueError(f"{kind}: {err}") from None
-    return AGENTS[kind](config, seed=seed, device=device)
+    return entry.trainer()(config, seed=seed, device=device)
 
 
-__all__ = ["AGENTS", "CONFIGS", "POLICIES", "make"]
+def load_policy(kind: str, path: str | Path, device: str = "auto") -> Policy:
+    """The policy of learner `kind` saved at `path` (by `Policy.save`)."""
+    return learner(kind).policy().load(path, device)
+
+
+__all__ = [
+    "LEARNERS",
+    "Learner",
+    "Policy",
+    "TrainHooks",
+    "Trainer",
+    "learner",
+    "load_policy",
+    "make",
+]

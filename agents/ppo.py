@@ -36,11 +36,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from agents.hooks import TrainHooks
-from agents.ppo_buffer import Rollout, compute_gae
+from agents.ppo_buffer import compute_gae
 from agents.ppo_config import PPOConfig
 from agents.ppo_networks import log_prob_entropy, sample
-from agents.ppo_policy import PPOPolicy, build_network, env_spec, plain, resolve_device
+from agents.ppo_policy import PPOPolicy, plain, resolve_device
+from agents.ppo_session import Episode, Session, start_session
+from agents.protocols import TrainHooks
 from envs.core import BatchedEnv
 from generative.checkpoint import load_safe, save_atomic
 
@@ -58,65 +59,51 @@ class PPO:
     def __init__(self, options: PPOConfig, seed: int = 0, device: str = "auto") -> None:
         self.options, self.seed = options, seed
         self.device = resolve_device(device)
-        self.net = None
         self.mean_return: float | None = None
         """Mean per-agent return of the last finished batch of training episodes."""
         self._agent_steps = 0
+        self._session: Session | None = None
+        """Built by the first `train`, for its world."""
+        self._episode: Episode | None = None
         self._env: BatchedEnv | None = None
+        """The world `_episode` runs in."""
         self._restore: dict[str, Any] | None = None
+        """A checkpoint read by `load_checkpoint`, applied by the next `train`."""
+        self._snapshot: dict[str, Any] | None = None
+        """The learner at the start of the current rollout: what a checkpoint holds."""
 
     @property
     def agent_steps(self) -> int:
         return self._agent_steps
 
     @property
-    def policy(self) -> PPOPolicy:
-        assert self.net is not None, "train() builds the network"
-        return PPOPolicy(self.net, self.spec, self.options)
+    def session(self) -> Session:
+        """The network, optimiser, generator and buffers (built by the first `train`)."""
+        if self._session is None:
+            raise RuntimeError("ppo: train() builds the learner; call it first")
+        return self._session
 
-    def _build(self, env: BatchedEnv) -> None:
-        cfg, B = self.options, env.batch_size
-        self.spec = env_spec(env)
-        batches = B if cfg.recurrent else cfg.num_steps * B
-        if batches < cfg.num_minibatches:
-            what = "copies (batch_size)" if cfg.recurrent else "num_steps × copies"
-            raise ValueError(f"ppo: {batches} {what} < num_minibatches={cfg.num_minibatches}")
-        self.net = build_network(self.spec, cfg, self.seed).to(self.device)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.learning_rate, eps=1e-5)
-        self.generator = torch.Generator(self.device).manual_seed(self.seed)
-        continuous = "low" in self.spec
-        self.buffer = Rollout.allocate(
-            cfg.num_steps,
-            B,
-            env.num_agents,
-            env.observation_space.shape,
-            env.observation_space.dtype,
-            len(self.spec["low"]) if continuous else None,
-            cfg.rnn_size if cfg.recurrent else None,
-            self.device,
-        )
-        if continuous:
-            self._low = torch.tensor(self.spec["low"], device=self.device)
-            self._high = torch.tensor(self.spec["high"], device=self.device)
-        action_shape = (len(self.spec["low"]),) if continuous else ()
-        dtype = np.float32 if continuous else np.int64
-        self._episode_actions = np.zeros(
-            (env.max_steps, B, env.num_agents, *action_shape), dtype=dtype
-        )  # what the env received this episode, replayed on resume
-        self._episode_index = 0
+    @property
+    def policy(self) -> PPOPolicy:
+        return PPOPolicy(self.session.net, self.session.spec, self.options)
+
+    def close(self) -> None:
+        """Nothing to release: the learner holds tensors only."""
 
     def train(self, env: BatchedEnv, steps: int, hooks: TrainHooks) -> PPOPolicy:
         """Train until `steps` agent-steps in all (counting any restored from a checkpoint),
         in whole rollouts; the learning rate anneals over those `steps`."""
-        if self.net is None:
-            self._build(env)
-        if (env.batch_size, env.num_agents) != self.buffer.rewards.shape[1:]:
+        if self._session is None:
+            self._session = start_session(env, self.options, self.seed, self.device)
+        session = self._session
+        if (env.batch_size, env.num_agents) != session.buffer.rewards.shape[1:]:
             raise ValueError("ppo: train() was given a world of another batch size or agents")
         if self._restore is not None:
-            self._resume(env, self._restore)
+            self._episode = self._resume(env, session, self._restore)
             self._restore = None
         elif env is not self._env:
-            self._begin_episode(env, self._episode_index)
+            index = 0 if self._episode is None else self._episode.index
+            self._episode = self._begin_episode(env, session, index)
         self._env = env
         self._mark()
         while self._agent_steps < steps:
@@ -127,35 +114,41 @@ class PPO:
             hooks.on_update(self._agent_steps, stats)
         return self.policy
 
-    def _begin_episode(self, env: BatchedEnv, index: int) -> None:
-        self._episode_index, self._episode_t, self._start = index, 0, True
-        self._obs = torch.as_tensor(
-            env.reset(seed=episode_seed(self.seed, index)), device=self.device
+    def _begin_episode(self, env: BatchedEnv, session: Session, index: int) -> Episode:
+        obs = torch.as_tensor(env.reset(seed=episode_seed(self.seed, index)), device=self.device)
+        return Episode(
+            index=index,
+            t=0,
+            obs=obs,
+            start=True,
+            h=session.net.initial_state(env.batch_size, self.device),
+            returns=np.zeros((env.batch_size, env.num_agents)),
         )
-        self._episode_returns = np.zeros((env.batch_size, env.num_agents))
-        self._h = self.net.initial_state(env.batch_size, self.device)
 
     @torch.inference_mode()
     def _collect(self, env: BatchedEnv, hooks: TrainHooks) -> bool:
         """One rollout of T steps into the buffer; False when a hook asked to stop."""
-        cfg, buf, net = self.options, self.buffer, self.net
-        continuous = "low" in self.spec
+        cfg, session, episode = self.options, self.session, self._episode
+        assert episode is not None, "train() begins an episode before collecting"
+        buf, net, continuous = session.buffer, session.net, session.spec.continuous
         if cfg.recurrent:
-            buf.h0.copy_(self._h)
+            buf.h0.copy_(episode.h)
         for t in range(cfg.num_steps):
-            buf.obs[t] = self._obs
-            buf.starts[t] = float(self._start)
-            out, value, h = net.step(self._obs, self._h)  # one forward for all B·A agents
+            buf.obs[t] = episode.obs
+            buf.starts[t] = float(episode.start)
+            out, value, h = net.step(episode.obs, episode.h)  # one forward for all B·A agents
             std = net.std() if continuous else None
-            action = sample(out, std, self.generator)
+            action = sample(out, std, session.generator)
             buf.logprobs[t], _ = log_prob_entropy(out, std, action)
             buf.actions[t], buf.values[t] = action, value
             if continuous:
-                action = torch.minimum(torch.maximum(action, self._low), self._high)
+                action = torch.minimum(
+                    torch.maximum(action, session.action_low), session.action_high
+                )
             env_action = action.cpu().numpy()
             result = env.step(env_action)
-            self._episode_actions[self._episode_t] = env_action
-            self._episode_returns += result.rewards
+            session.episode_actions[episode.t] = env_action
+            episode.returns += result.rewards
             rewards = torch.as_tensor(result.rewards, device=self.device)  # (B, A)
             if cfg.reward_sharing:
                 alpha = cfg.reward_sharing
@@ -169,32 +162,33 @@ class PPO:
                     final_obs = torch.as_tensor(result.obs, device=self.device)
                     _, final_value, _ = net.step(final_obs, h)
                     rewards = rewards + cfg.gamma * final_value * bootstrap.to(self.device)[:, None]
-                self.mean_return = float(self._episode_returns.mean())
-                self._begin_episode(env, self._episode_index + 1)
+                self.mean_return = float(episode.returns.mean())
+                episode = self._episode = self._begin_episode(env, session, episode.index + 1)
             else:
-                self._obs = torch.as_tensor(result.obs, device=self.device)
-                self._episode_t += 1
-                self._start, self._h = False, h
+                episode.obs = torch.as_tensor(result.obs, device=self.device)
+                episode.t += 1
+                episode.start, episode.h = False, h
             buf.rewards[t], buf.ends[t] = rewards, float(ended.all())
             self._agent_steps += rewards.numel()
             if not hooks.on_step(self._agent_steps, self.mean_return):
                 return False
-        buf.next_value.copy_(net.step(self._obs, self._h)[1])
+        buf.next_value.copy_(net.step(episode.obs, episode.h)[1])
         return True
 
     def _update(self, steps: int) -> dict[str, float]:
         """Epochs of minibatch updates on the rollout (CleanRL's loss, names and statistics)."""
-        cfg, buf, net = self.options, self.buffer, self.net
+        cfg, session = self.options, self.session
+        buf, net, continuous = session.buffer, session.net, session.spec.continuous
+        assert self._snapshot is not None, "train() marks the rollout start"
         start_steps = self._snapshot["agent_steps"]
         frac = max(1.0 - start_steps / steps, 0.0) if cfg.anneal_lr else 1.0
         learning_rate = frac * cfg.learning_rate
-        for group in self.optimizer.param_groups:
+        for group in session.optimizer.param_groups:
             group["lr"] = learning_rate
         advantages, returns = compute_gae(
             buf.rewards, buf.values, buf.ends, buf.next_value, cfg.gamma, cfg.gae_lambda
         )
         T, B, A = buf.rewards.shape
-        continuous = "low" in self.spec
         n = B if cfg.recurrent else T * B  # minibatches slice copies, or copy-steps
         size = n // cfg.num_minibatches
         flat = {
@@ -210,7 +204,7 @@ class PPO:
         totals: dict[str, Tensor] = {}
         count = 0
         for _epoch in range(cfg.update_epochs):
-            order = torch.randperm(n, generator=self.generator, device=self.device)
+            order = torch.randperm(n, generator=session.generator, device=self.device)
             for i in range(cfg.num_minibatches):
                 idx = order[i * size : (i + 1) * size]
                 if cfg.recurrent:
@@ -248,10 +242,10 @@ class PPO:
                 entropy_loss = entropy.mean()
                 loss = pg_loss - cfg.ent_coef * entropy_loss + cfg.vf_coef * v_loss
 
-                self.optimizer.zero_grad()
+                session.optimizer.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.max_grad_norm)
-                self.optimizer.step()
+                session.optimizer.step()
                 terms = {
                     "pg_loss": pg_loss,
                     "v_loss": v_loss,
@@ -276,26 +270,29 @@ class PPO:
 
     # Checkpoints: the learner as it was at the start of the current rollout.
     def _mark(self) -> None:
+        session, episode = self.session, self._episode
+        assert episode is not None, "train() begins an episode before marking"
         self._snapshot = {
             "agent_steps": self._agent_steps,
-            "episode_index": self._episode_index,
-            "episode_actions": torch.from_numpy(self._episode_actions[: self._episode_t].copy()),
-            "generator": self.generator.get_state(),
-            "hidden": self._h.cpu().clone() if self._h is not None else torch.zeros(0),
+            "episode_index": episode.index,
+            "episode_actions": torch.from_numpy(session.episode_actions[: episode.t].copy()),
+            "generator": session.generator.get_state(),
+            "hidden": episode.h.cpu().clone() if episode.h is not None else torch.zeros(0),
             "mean_return": math.nan if self.mean_return is None else self.mean_return,
         }
 
     def save_checkpoint(self, path: str | Path) -> None:
         """Weights, optimiser and the rollout-start state (see the module docstring), atomically."""
-        assert self.net is not None, "train() builds the network"
+        session = self.session
+        assert self._snapshot is not None, "train() marks the rollout start"
         save_atomic(
             {
                 "format": TRAIN_FORMAT,
                 "options": plain(dataclasses.asdict(self.options)),
-                "spec": self.spec,
-                "batch_size": int(self.buffer.rewards.shape[1]),
-                "net": self.net.state_dict(),
-                "optimizer": self.optimizer.state_dict(),
+                "spec": session.spec.to_plain(),
+                "batch_size": int(session.buffer.rewards.shape[1]),
+                "net": session.net.state_dict(),
+                "optimizer": session.optimizer.state_dict(),
                 **self._snapshot,
             },
             path,
@@ -310,24 +307,26 @@ class PPO:
         self._agent_steps = int(data["agent_steps"])
         return self._agent_steps
 
-    def _resume(self, env: BatchedEnv, data: dict[str, Any]) -> None:
-        if data["spec"] != self.spec or data["batch_size"] != env.batch_size:
+    def _resume(self, env: BatchedEnv, session: Session, data: dict[str, Any]) -> Episode:
+        """Load the checkpoint's learner and rebuild its episode by replaying its actions."""
+        if data["spec"] != session.spec.to_plain() or data["batch_size"] != env.batch_size:
             raise ValueError("ppo: the checkpoint was trained on a world of another shape")
-        self.net.load_state_dict(data["net"])
-        self.optimizer.load_state_dict(data["optimizer"])
-        self.generator.set_state(data["generator"])
+        session.net.load_state_dict(data["net"])
+        session.optimizer.load_state_dict(data["optimizer"])
+        session.generator.set_state(data["generator"])
         self._agent_steps = int(data["agent_steps"])
         self.mean_return = None if math.isnan(data["mean_return"]) else data["mean_return"]
-        self._begin_episode(env, int(data["episode_index"]))
+        episode = self._begin_episode(env, session, int(data["episode_index"]))
         for action in data["episode_actions"].numpy():  # rebuild the world mid-episode
             result = env.step(action)
             if (result.terminated | result.truncated).any():
                 raise RuntimeError("ppo: replaying the checkpoint's episode ended it early")
-            self._episode_actions[self._episode_t] = action
-            self._episode_returns += result.rewards
-            self._episode_t += 1
-        if self._episode_t:
-            self._obs = torch.as_tensor(result.obs, device=self.device)
-            self._start = False
-            if self.net.recurrent:
-                self._h = data["hidden"].to(self.device)
+            session.episode_actions[episode.t] = action
+            episode.returns += result.rewards
+            episode.t += 1
+        if episode.t:
+            episode.obs = torch.as_tensor(result.obs, device=self.device)
+            episode.start = False
+            if session.net.recurrent:
+                episode.h = data["hidden"].to(self.device)
+        return episode

@@ -8,6 +8,10 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from agents.rllib_ppo_config import RLlibPPOConfig
 
+ACTIVATIONS = ("tanh", "relu")
+"""Activations of the dense layers (`agents.ppo_networks.ACTIVATIONS` implements them; RLlib
+knows them by the same names)."""
+
 
 @dataclass(frozen=True)
 class PPOConfig:
@@ -82,5 +86,6 @@ def check_network(cfg: PPOConfig | RLlibPPOConfig) -> None:
         sizes = getattr(cfg, name)
         if not sizes or min(sizes) < 1:
             raise ValueError(f"{name}={list(sizes)}; need at least one positive size")
-    if cfg.activation not in ("tanh", "relu"):
-        raise ValueError(f"activation={cfg.activation!r}; allowed: 'tanh', 'relu'")
+    if cfg.activation not in ACTIVATIONS:
+        allowed = ", ".join(map(repr, ACTIVATIONS))
+        raise ValueError(f"activation={cfg.activation!r}; allowed: {allowed}")

@@ -19,9 +19,17 @@ Cho et al. 2014 (GRU).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
+from torch.distributions import Normal
+
+from agents.ppo_config import PPOConfig
+from agents.spec import EnvSpec
+
+ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"tanh": torch.tanh, "relu": torch.relu}
+"""The dense layers' activation by name: the values `PPOConfig.activation` allows."""
 
 
 def _orthogonal_(weight: Tensor, gain: float) -> None:
@@ -63,15 +71,21 @@ class BatchedConv(nn.Module):
 
 
 class MLP(nn.Module):
-    """Dense layers with an activation after each: (M, N, D) -> (M, N, hidden_sizes[-1])."""
+    """Dense layers with an activation after each: (M, N, D) -> (M, N, hidden_sizes[-1]).
+
+    Raises:
+        ValueError: `act` is not a key of `ACTIVATIONS` (the message lists them).
+    """
 
     def __init__(self, models: int, d_in: int, hidden_sizes: tuple[int, ...], act: str) -> None:
         super().__init__()
+        if act not in ACTIVATIONS:
+            raise ValueError(f"activation={act!r}; allowed: {', '.join(map(repr, ACTIVATIONS))}")
         sizes = (d_in, *hidden_sizes)
         self.layers = nn.ModuleList(
             BatchedLinear(models, a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True)
         )
-        self.act = torch.tanh if act == "tanh" else torch.relu
+        self.act = ACTIVATIONS[act]
         self.out_size = sizes[-1]
 
     def forward(self, x: Tensor) -> Tensor:
@@ -140,51 +154,34 @@ class BatchedGRUCell(nn.Module):
 class ActorCritic(nn.Module):
     """Policy and value for observations laid out (N, A, *obs_shape).
 
-    Args:
-        num_agents: A.
-        share: one network for all agents (True) or one per agent.
-        obs_shape: one agent's observation; uint8 (H, W, C) images go through convs.
-        image: whether observations are images.
-        action_dim: number of discrete actions, or the size of a Box action.
-        continuous: Box actions (diagonal Gaussian with a state-independent log std).
-        hidden_sizes, conv_channels, activation, recurrent, rnn_size: the config's sizes.
+    Built from the world's `spec` (agents, observation shape, uint8 images through convs,
+    discrete or Box actions: a categorical over logits, or a diagonal Gaussian with a
+    state-independent log std) and the network settings of `cfg` (`share_parameters`,
+    `hidden_sizes`, `conv_channels`, `activation`, `recurrent`, `rnn_size`).
     """
 
-    def __init__(
-        self,
-        num_agents: int,
-        share: bool,
-        obs_shape: tuple[int, ...],
-        image: bool,
-        action_dim: int,
-        continuous: bool,
-        hidden_sizes: tuple[int, ...],
-        conv_channels: tuple[int, ...],
-        activation: str,
-        recurrent: bool,
-        rnn_size: int,
-    ) -> None:
+    def __init__(self, spec: EnvSpec, cfg: PPOConfig) -> None:
         super().__init__()
-        self.share, self.recurrent, self.continuous = share, recurrent, continuous
-        self.num_agents, self.rnn_size = num_agents, rnn_size
-        M = 1 if share else num_agents
+        self.share, self.recurrent = cfg.share_parameters, cfg.recurrent
+        self.continuous, self.image = spec.continuous, spec.image
+        self.num_agents, self.rnn_size = spec.num_agents, cfg.rnn_size
+        M = 1 if self.share else spec.num_agents
 
         def encoder() -> nn.Module:
-            if image:
-                return GridEncoder(M, obs_shape, conv_channels, hidden_sizes)
-            return MLP(M, math.prod(obs_shape), hidden_sizes, activation)
+            if spec.image:
+                return GridEncoder(M, spec.obs_shape, cfg.conv_channels, cfg.hidden_sizes)
+            return MLP(M, math.prod(spec.obs_shape), cfg.hidden_sizes, cfg.activation)
 
         self.torso = encoder()
-        self.critic_torso = None if (image or recurrent) else encoder()  # CleanRL ppo.py
+        self.critic_torso = None if (spec.image or cfg.recurrent) else encoder()  # CleanRL ppo.py
         features = self.torso.out_size
-        if recurrent:
-            self.gru = BatchedGRUCell(M, features, rnn_size)
-            features = rnn_size
-        self.actor = BatchedLinear(M, features, action_dim, gain=0.01)
+        if cfg.recurrent:
+            self.gru = BatchedGRUCell(M, features, cfg.rnn_size)
+            features = cfg.rnn_size
+        self.actor = BatchedLinear(M, features, spec.action_dim, gain=0.01)
         self.critic = BatchedLinear(M, features, 1, gain=1.0)
-        if continuous:
-            self.log_std = nn.Parameter(torch.zeros(M, 1, action_dim))
-        self.image = image
+        if spec.continuous:
+            self.log_std = nn.Parameter(torch.zeros(M, 1, spec.action_dim))
 
     # Layout: the world's (N, A, ...) <-> the models' (M, N', ...).
     def to_models(self, x: Tensor) -> Tensor:
@@ -261,11 +258,8 @@ def log_prob_entropy(out: Tensor, std: Tensor | None, actions: Tensor) -> tuple[
         log_prob = log_p.gather(-1, actions.long()[..., None])[..., 0]
         entropy = -(log_p.exp() * log_p).sum(-1)
         return log_prob, entropy
-    log_std = std.log()
-    z = (actions - out) / std
-    log_prob = (-0.5 * z * z - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
-    entropy = (0.5 + 0.5 * math.log(2 * math.pi) + log_std).sum(-1)
-    return log_prob, entropy
+    gaussian = Normal(out, std, validate_args=False)  # as CleanRL's continuous-action PPO
+    return gaussian.log_prob(actions).sum(-1), gaussian.entropy().sum(-1)
 
 
 def sample(out: Tensor, std: Tensor | None, generator: torch.Generator) -> Tensor:

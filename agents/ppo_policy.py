@@ -1,4 +1,4 @@
-"""The trained policy of `agents.ppo` and the description of the spaces it was built for."""
+"""The trained policy of `agents.ppo`: the actor-critic network, saved and loaded as tensors."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-import gymnasium
 import numpy as np
 import torch
 
 from agents.ppo_config import PPOConfig
 from agents.ppo_networks import ActorCritic
-from envs.core import BatchedEnv
+from agents.spec import EnvSpec
 from generative.checkpoint import load_safe, save_atomic
 
 POLICY_FORMAT = "emergent.ppo.policy.v1"
@@ -25,49 +24,11 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def env_spec(env: BatchedEnv) -> dict[str, Any]:
-    """What the network needs to know of an env's spaces, as plain values (saved in files).
-
-    Raises:
-        ValueError: a space the learner does not handle.
-    """
-    obs_space, action_space = env.observation_space, env.action_space
-    if not isinstance(obs_space, gymnasium.spaces.Box):
-        raise ValueError(f"ppo: observation space {obs_space}; only Box is supported")
-    spec: dict[str, Any] = {
-        "num_agents": int(env.num_agents),
-        "obs_shape": [int(n) for n in obs_space.shape],
-        "image": bool(obs_space.dtype == np.uint8 and len(obs_space.shape) == 3),
-        "episode_length": int(env.max_steps),
-    }
-    if isinstance(action_space, gymnasium.spaces.Discrete):
-        spec["n_actions"] = int(action_space.n)
-    elif isinstance(action_space, gymnasium.spaces.Box) and len(action_space.shape) == 1:
-        spec["low"] = [float(v) for v in action_space.low]
-        spec["high"] = [float(v) for v in action_space.high]
-    else:
-        raise ValueError(f"ppo: action space {action_space}; allowed: Discrete, 1-D Box")
-    return spec
-
-
-def build_network(spec: dict[str, Any], cfg: PPOConfig, seed: int) -> ActorCritic:
+def build_network(spec: EnvSpec, cfg: PPOConfig, seed: int) -> ActorCritic:
     """The actor-critic for `spec`, initialised from `seed` (without touching global RNGs)."""
-    continuous = "low" in spec
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return ActorCritic(
-            num_agents=spec["num_agents"],
-            share=cfg.share_parameters,
-            obs_shape=tuple(spec["obs_shape"]),
-            image=spec["image"],
-            action_dim=len(spec["low"]) if continuous else spec["n_actions"],
-            continuous=continuous,
-            hidden_sizes=tuple(cfg.hidden_sizes),
-            conv_channels=tuple(cfg.conv_channels),
-            activation=cfg.activation,
-            recurrent=cfg.recurrent,
-            rnn_size=cfg.rnn_size,
-        )
+        return ActorCritic(spec, cfg)
 
 
 class PPOPolicy:
@@ -80,9 +41,9 @@ class PPOPolicy:
     the number of rows changes, or on `reset()`.
     """
 
-    def __init__(self, net: ActorCritic, spec: dict[str, Any], options: PPOConfig) -> None:
+    def __init__(self, net: ActorCritic, spec: EnvSpec, options: PPOConfig) -> None:
         self.net, self.spec, self.options = net, spec, options
-        self.obs_shape = tuple(spec["obs_shape"])
+        self.obs_shape = spec.obs_shape
         self._h: torch.Tensor | None = None
         self._calls = 0
 
@@ -98,7 +59,7 @@ class PPOPolicy:
         (N, *obs_shape); sampled with `rng` unless deterministic."""
         device = next(self.net.parameters()).device
         n = len(obs)
-        agents = 1 if self.options.share_parameters else self.spec["num_agents"]
+        agents = 1 if self.options.share_parameters else self.spec.num_agents
         if n % agents:
             raise ValueError(
                 f"ppo: {n} observations; per-agent networks need a multiple of {agents}"
@@ -107,14 +68,14 @@ class PPOPolicy:
             n // agents, agents, *self.obs_shape
         )
         if self.options.recurrent:
-            length = self.spec["episode_length"]
+            length = self.spec.episode_length
             if self._h is None or self._h.shape[0] != len(x) or self._calls % length == 0:
                 self._h = torch.zeros(len(x), agents, self.options.rnn_size, device=device)
             self._calls += 1
         out, _, self._h = self.net.step(x, self._h)
         out = out.reshape(n, -1).cpu().numpy()
         rng = rng if rng is not None else np.random.default_rng()
-        if "low" not in self.spec:
+        if not self.spec.continuous:
             if deterministic:
                 return out.argmax(axis=-1)
             gumbel = -np.log(-np.log(rng.uniform(1e-12, 1.0, size=out.shape)))
@@ -122,14 +83,14 @@ class PPOPolicy:
         if not deterministic:
             std = self.net.std().expand(len(x), agents, -1).reshape(n, -1).cpu().numpy()
             out = out + std * rng.standard_normal(out.shape)
-        return np.clip(out, self.spec["low"], self.spec["high"]).astype(np.float32)
+        return np.clip(out, self.spec.low, self.spec.high).astype(np.float32)
 
     def save(self, path: str | Path) -> None:
         save_atomic(
             {
                 "format": POLICY_FORMAT,
                 "options": plain(dataclasses.asdict(self.options)),
-                "spec": self.spec,
+                "spec": self.spec.to_plain(),
                 "net": self.net.state_dict(),
             },
             path,
@@ -140,9 +101,10 @@ class PPOPolicy:
         """Rebuild a policy saved with `save` (weights only, no pickled code)."""
         data = load_safe(path, POLICY_FORMAT)
         options = options_from_plain(data["options"])
-        net = build_network(data["spec"], options, seed=0)
+        spec = EnvSpec.from_plain(data["spec"])
+        net = build_network(spec, options, seed=0)
         net.load_state_dict(data["net"])
-        return cls(net.to(resolve_device(device)), data["spec"], options)
+        return cls(net.to(resolve_device(device)), spec, options)
 
 
 def plain(value: Any) -> Any:

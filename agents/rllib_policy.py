@@ -17,25 +17,26 @@ import torch
 
 from agents.ppo_policy import plain, resolve_device
 from agents.rllib_ppo_config import RLlibPPOConfig, model_config, module_ids
+from agents.spec import EnvSpec
 from generative.checkpoint import load_safe, save_atomic
 
 POLICY_FORMAT = "emergent.rllib_ppo.policy.v1"
 
 
-def module_spaces(spec: dict[str, Any]) -> tuple[gymnasium.spaces.Box, gymnasium.spaces.Space]:
+def module_spaces(spec: EnvSpec) -> tuple[gymnasium.spaces.Box, gymnasium.spaces.Space]:
     """(observation, action) spaces of one module: uint8 images arrive scaled to [0, 1]."""
-    shape = tuple(spec["obs_shape"])
-    if spec["image"]:
+    shape = spec.obs_shape
+    if spec.image:
         obs_space = gymnasium.spaces.Box(0.0, 1.0, shape, np.float32)
     else:
         obs_space = gymnasium.spaces.Box(-np.inf, np.inf, shape, np.float32)
-    if "low" in spec:
-        low, high = np.array(spec["low"], np.float32), np.array(spec["high"], np.float32)
+    if spec.continuous:
+        low, high = np.array(spec.low, np.float32), np.array(spec.high, np.float32)
         return obs_space, gymnasium.spaces.Box(low, high, dtype=np.float32)
-    return obs_space, gymnasium.spaces.Discrete(spec["n_actions"])
+    return obs_space, gymnasium.spaces.Discrete(spec.action_dim)
 
 
-def build_modules(spec: dict[str, Any], options: RLlibPPOConfig) -> dict[str, torch.nn.Module]:
+def build_modules(spec: EnvSpec, options: RLlibPPOConfig) -> dict[str, torch.nn.Module]:
     """One freshly initialised RLModule per module id (global RNGs untouched)."""
     from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import (
         DefaultPPOTorchRLModule,
@@ -44,10 +45,10 @@ def build_modules(spec: dict[str, Any], options: RLlibPPOConfig) -> dict[str, to
     from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
     obs_space, action_space = module_spaces(spec)
-    settings = dataclasses.asdict(DefaultModelConfig(**model_config(options, spec["image"])))
+    settings = dataclasses.asdict(DefaultModelConfig(**model_config(options, spec.image)))
     modules = {}
     with torch.random.fork_rng(devices=[]):
-        for module_id in dict.fromkeys(module_ids(options, spec["num_agents"])):
+        for module_id in dict.fromkeys(module_ids(options, spec.num_agents)):
             module = RLModuleSpec(
                 module_class=DefaultPPOTorchRLModule,
                 observation_space=obs_space,
@@ -69,10 +70,10 @@ class RLlibPolicy:
     """
 
     def __init__(
-        self, modules: dict[str, torch.nn.Module], spec: dict[str, Any], options: RLlibPPOConfig
+        self, modules: dict[str, torch.nn.Module], spec: EnvSpec, options: RLlibPPOConfig
     ) -> None:
         self.modules, self.spec, self.options = modules, spec, options
-        self.agent_modules = module_ids(options, spec["num_agents"])  # module id of agent a
+        self.agent_modules = module_ids(options, spec.num_agents)  # module id of agent a
 
     @torch.inference_mode()
     def act(
@@ -81,7 +82,7 @@ class RLlibPolicy:
         """Actions (N,) int, or (N, D) float within the Box, for observations (N, *obs_shape)."""
         rng = rng if rng is not None else np.random.default_rng()
         obs = np.asarray(obs)
-        n, agents = len(obs), self.spec["num_agents"]
+        n, agents = len(obs), self.spec.num_agents
         if len(self.modules) == 1:
             rows = {next(iter(self.modules)): np.arange(n)}
         else:
@@ -96,7 +97,7 @@ class RLlibPolicy:
             module = self.modules[module_id]
             device = next(module.parameters()).device
             x = torch.as_tensor(obs[index], device=device)
-            x = x.float() / 255.0 if self.spec["image"] else x.float()
+            x = x.float() / 255.0 if self.spec.image else x.float()
             inputs = module.forward_inference({"obs": x})["action_dist_inputs"].cpu().numpy()
             actions = self._choose(inputs, rng, deterministic)
             if out is None:
@@ -108,14 +109,14 @@ class RLlibPolicy:
     def _choose(
         self, inputs: np.ndarray, rng: np.random.Generator, deterministic: bool
     ) -> np.ndarray:
-        if "low" not in self.spec:  # logits (M, n_actions)
+        if not self.spec.continuous:  # logits (M, n_actions)
             if deterministic:
                 return inputs.argmax(axis=-1)
             gumbel = -np.log(-np.log(rng.uniform(1e-12, 1.0, size=inputs.shape)))
             return (inputs + gumbel).argmax(axis=-1)  # Gumbel-max: a sample of softmax(logits)
         mean, log_std = np.split(inputs, 2, axis=-1)  # (M, D) each
         action = mean if deterministic else mean + np.exp(log_std) * rng.standard_normal(mean.shape)
-        low, high = np.array(self.spec["low"]), np.array(self.spec["high"])
+        low, high = np.array(self.spec.low), np.array(self.spec.high)
         return np.clip(low + (action + 1.0) * (high - low) / 2.0, low, high).astype(np.float32)
 
     def save(self, path: str | Path) -> None:
@@ -123,7 +124,7 @@ class RLlibPolicy:
             {
                 "format": POLICY_FORMAT,
                 "options": plain(dataclasses.asdict(self.options)),
-                "spec": self.spec,
+                "spec": self.spec.to_plain(),
                 "modules": {k: m.state_dict() for k, m in self.modules.items()},
             },
             path,
@@ -134,12 +135,13 @@ class RLlibPolicy:
         """Rebuild a policy saved with `save` (weights only, no pickled code)."""
         data = load_safe(path, POLICY_FORMAT)
         options = options_from_plain(data["options"])
-        modules = build_modules(data["spec"], options)
+        spec = EnvSpec.from_plain(data["spec"])
+        modules = build_modules(spec, options)
         target = resolve_device(device)
         for module_id, module in modules.items():
             module.load_state_dict(data["modules"][module_id])
             module.to(target)
-        return cls(modules, data["spec"], options)
+        return cls(modules, spec, options)
 
 
 def options_from_plain(raw: dict[str, Any]) -> RLlibPPOConfig:

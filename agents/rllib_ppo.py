@@ -34,11 +34,12 @@ import numpy as np
 import torch
 
 import envs
-from agents.hooks import TrainHooks
-from agents.ppo_policy import env_spec, plain, resolve_device
+from agents.ppo_policy import plain, resolve_device
+from agents.protocols import TrainHooks
 from agents.rllib_policy import RLlibPolicy, build_modules
 from agents.rllib_ppo_config import RLlibPPOConfig, model_config, module_ids
 from agents.rllib_state import decode, encode
+from agents.spec import EnvSpec, env_spec
 from envs.core import BatchedEnv
 from generative.checkpoint import CheckpointError, load_safe, save_atomic
 
@@ -87,7 +88,7 @@ def ensure_ray(num_cpus: int) -> bool:
 def world_of(env: BatchedEnv) -> dict[str, Any]:
     """The registry name and options that rebuild `env` (what RLlib's env creator gets)."""
     name, cfg = getattr(env, "name", None), getattr(env, "cfg", None)
-    if name not in envs.ENVS or not dataclasses.is_dataclass(cfg):
+    if name not in envs.WORLDS or not dataclasses.is_dataclass(cfg):
         raise ValueError("rllib_ppo: train() needs a world built by envs.make")
     return {"name": name, **dataclasses.asdict(cfg)}
 
@@ -100,7 +101,7 @@ class RLlibPPO:
         self.device = resolve_device(device)
         self.algo: Any = None  # ray.rllib.algorithms.ppo.PPO once built
         self.world: dict[str, Any] | None = None
-        self.spec: dict[str, Any] | None = None
+        self.spec: EnvSpec | None = None
         self.envs_per_runner = 0
         self.mean_return: float | None = None
         self._agent_steps = 0
@@ -110,7 +111,7 @@ class RLlibPPO:
     def agent_steps(self) -> int:
         return self._agent_steps
 
-    def _build(self, world: dict[str, Any], spec: dict[str, Any], envs_per_runner: int) -> None:
+    def _build(self, world: dict[str, Any], spec: EnvSpec, envs_per_runner: int) -> None:
         from ray.rllib.algorithms.ppo import PPOConfig
         from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
         from ray.tune.registry import register_env
@@ -130,7 +131,7 @@ class RLlibPPO:
             .env_runners(
                 num_env_runners=cfg.num_env_runners,
                 num_envs_per_env_runner=envs_per_runner,
-                env_to_module_connector=scale_images if spec["image"] else None,
+                env_to_module_connector=scale_images if spec.image else None,
             )
             .learners(num_learners=0, num_gpus_per_learner=int(self.device.type == "cuda"))
             .training(
@@ -150,11 +151,11 @@ class RLlibPPO:
                 num_epochs=cfg.num_epochs,
             )
             .multi_agent(
-                policies=set(module_ids(cfg, spec["num_agents"])),
+                policies=set(module_ids(cfg, spec.num_agents)),
                 policy_mapping_fn=shared_module if cfg.policies == "shared" else own_module,
                 count_steps_by="agent_steps",
             )
-            .rl_module(model_config=DefaultModelConfig(**model_config(cfg, spec["image"])))
+            .rl_module(model_config=DefaultModelConfig(**model_config(cfg, spec.image)))
             .debugging(seed=self.seed, log_level="ERROR")
         )
         self.algo = config.build_algo()
@@ -195,13 +196,13 @@ class RLlibPPO:
 
     def save_checkpoint(self, path: str | Path) -> None:
         """The algorithm's state (see the module docstring) and the step, as one file."""
-        assert self.algo is not None, "train() builds the algorithm"
+        assert self.algo is not None and self.spec is not None, "train() builds the algorithm"
         save_atomic(
             {
                 "format": TRAIN_FORMAT,
                 "options": plain(dataclasses.asdict(self.options)),
                 "world": plain(self.world),
-                "spec": self.spec,
+                "spec": self.spec.to_plain(),
                 "envs_per_env_runner": self.envs_per_runner,
                 "agent_steps": self._agent_steps,
                 "mean_return": self.mean_return,
@@ -230,7 +231,7 @@ class RLlibPPO:
         state = rllib_state(path, data.get("rllib"))
         world = {k: tuple(v) if isinstance(v, list) else v for k, v in data["world"].items()}
         if self.algo is None:
-            self._build(world, data["spec"], int(data["envs_per_env_runner"]))
+            self._build(world, EnvSpec.from_plain(data["spec"]), int(data["envs_per_env_runner"]))
         elif plain(world) != plain(self.world):
             raise ValueError(f"checkpoint {str(path)!r} was trained on another world")
         try:

@@ -12,7 +12,6 @@ Ref: Schulman et al. 2017, "Proximal Policy Optimization Algorithms"; Raffin et 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,50 +25,15 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.vec_env import VecMonitor
 
-from agents.hooks import TrainHooks
 from agents.networks import GridCNN
+from agents.protocols import TrainHooks
+from agents.sb3_ppo_config import SB3PPOConfig
 from envs.adapters.sb3 import SB3VecEnv
 from envs.core import BatchedEnv
 from generative.checkpoint import load_safe, save_atomic
 
 TRAIN_FORMAT = "emergent.sb3_ppo.train.v1"
 POLICY_FORMAT = "emergent.sb3_ppo.policy.v1"
-
-
-@dataclass(frozen=True)
-class SB3PPOConfig:
-    """PPO hyper-parameters (SB3 names); defaults close to SB3's, sized for 2 CPU cores."""
-
-    learning_rate: float = 3e-4
-    n_steps: int = 128
-    """Environment steps per copy in each rollout (rollout = n_steps × B × A samples)."""
-    batch_size: int = 1024
-    """Minibatch size in samples."""
-    n_epochs: int = 4
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
-    clip_range: float = 0.2
-    ent_coef: float = 0.01
-    vf_coef: float = 0.5
-    max_grad_norm: float = 0.5
-    conv_channels: tuple[int, ...] = (16, 32)
-    hidden_size: int = 128
-    head_size: int = 64
-    """Width of the one hidden layer of the policy and value heads."""
-
-    def __post_init__(self) -> None:
-        positive = ("learning_rate", "n_steps", "batch_size", "n_epochs", "hidden_size")
-        for name in positive:
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name}={getattr(self, name)}; must be positive")
-        for name in ("gamma", "gae_lambda"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name}={getattr(self, name)}; must lie in [0, 1]")
-        for name in ("clip_range", "ent_coef", "vf_coef", "max_grad_norm", "head_size"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name}={getattr(self, name)}; must be non-negative")
-        if not self.conv_channels or min(self.conv_channels) < 1:
-            raise ValueError(f"conv_channels={list(self.conv_channels)}; need positive sizes")
 
 
 def policy_kwargs(cfg: SB3PPOConfig) -> dict[str, Any]:
@@ -157,6 +121,8 @@ class SB3PPO:
         self.seed = seed
         self.device = resolve_device(device)
         self.model: PPO | None = None
+        self._obs_shape: tuple[int, ...] = ()
+        """One agent's observation shape as the world gives it (before SB3 transposes images)."""
         self._restore: dict[str, Any] | None = None
 
     @property
@@ -165,7 +131,7 @@ class SB3PPO:
 
     def _build(self, env: BatchedEnv) -> PPO:
         cfg = self.options
-        self._obs_shape = env.observation_space.shape  # before SB3 transposes images
+        self._obs_shape = tuple(env.observation_space.shape)
         vec_env = VecMonitor(SB3VecEnv(env, seed=self.seed))
         rollout = cfg.n_steps * vec_env.num_envs
         model = PPO(
@@ -233,6 +199,9 @@ class SB3PPO:
             raise ValueError(f"checkpoint {str(path)!r} was trained with other agent options")
         self._restore = data
         return int(data["agent_steps"])
+
+    def close(self) -> None:
+        """Nothing to release: the model and its vectorised world live in this process."""
 
     def _apply_restore(self, data: dict[str, Any]) -> None:
         model = self.model

@@ -58,7 +58,9 @@ class ZukoFlow(GenerativeModel):
     def log_prob(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         return self.flow().log_prob(x)
 
-    def loss(self, x: Tensor, y: Tensor | None = None, group: str = "model") -> dict[str, Tensor]:
+    def loss(
+        self, x: Tensor, y: Tensor | None = None, group: str = "model", *, step: int | None = None
+    ) -> dict[str, Tensor]:
         return {"loss": -self.log_prob(x).mean()}
 
     def sample(

@@ -2,9 +2,12 @@
 
 A model is a `torch.nn.Module` that knows its data (`DataInfo`) and offers:
 
-- `loss(x, y=None, group="model") -> dict`: the key "loss" (a scalar to minimise) plus
-  diagnostics ("recon", "kl", ...). Two-player models (GANs) name their players in
-  `param_groups()`; the training loop asks for each player's loss in turn.
+- `loss(x, y=None, group="model", *, step=None) -> dict`: the key "loss" (a scalar to
+  minimise) plus diagnostics ("recon", "kl", ...). Two-player models (GANs) name their players
+  in `param_groups()`; the training loop asks for each player's loss in turn. `step` is the
+  training step, which the loop owns and passes in: a schedule that depends on it (a KL
+  warm-up, a training stage) is a function of it, never a counter the model keeps, so the loss
+  is a function of the batch, the parameters and the step, and a resumed run continues it.
 - `sample(n, cond=None, gen=None) -> Tensor`: n draws shaped like the data.
 - `log_prob(x, y=None) -> Tensor`: per-example log-likelihood in nats where the family has
   one (exact for flows and Naive Bayes, a bound for VAEs: `likelihood` says which), else a
@@ -37,13 +40,17 @@ class GenerativeModel(nn.Module, ABC):
         self.info = info
 
     @abstractmethod
-    def loss(self, x: Tensor, y: Tensor | None = None, group: str = "model") -> dict[str, Tensor]:
+    def loss(
+        self, x: Tensor, y: Tensor | None = None, group: str = "model", *, step: int | None = None
+    ) -> dict[str, Tensor]:
         """{"loss": scalar to minimise, plus diagnostics}, for player `group`.
 
         Args:
             x: (B, *info.shape) a batch of data.
             y: (B,) int64 labels, for class-conditional models (else ignored).
             group: which parameter group is being updated (see `param_groups`).
+            step: the training step (0-based) during training; None outside it, where a
+                schedule takes its final value.
         """
 
     @abstractmethod
@@ -60,8 +67,9 @@ class GenerativeModel(nn.Module, ABC):
         """Players and their parameters, in update order; one group for most families."""
         return {"model": [p for p in self.parameters() if p.requires_grad]}
 
-    def group_steps(self) -> dict[str, int]:
-        """Updates of each group per training step (e.g. 5 critic steps per generator step)."""
+    def group_steps(self, step: int) -> dict[str, int]:
+        """Updates of each group at training step `step` (e.g. 5 critic steps per generator
+        step; 0 for a group that does not train then)."""
         return dict.fromkeys(self.param_groups(), 1)
 
     def optimizer_options(self) -> dict[str, dict]:

@@ -1,26 +1,29 @@
-"""Every generative family and dataset by name: plain dicts, merged from their modules."""
+"""Every generative family and dataset by name: plain dicts, merged from their modules.
+
+`FAMILIES` maps a name to its `Family` (config and model classes, the data kinds it models, how
+it is fitted, what its `log_prob` returns, its group); `make` builds one for a dataset.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from generative import data as data_mod
 from generative.base import GenerativeModel
 from generative.data import DataInfo, Dataset
+from generative.family import Family
 from generative.models import autoencoder, diffusion, ebm, flows, gan, naive_bayes, vae
 from generative.models import logistic as logistic_mod
 
-MODELS: dict[str, tuple[type, type]] = {
-    **naive_bayes.MODELS,
-    **autoencoder.MODELS,
-    **vae.MODELS,
-    **gan.MODELS,
-    **flows.MODELS,
-    **ebm.MODELS,
-    **diffusion.MODELS,
+FAMILIES: dict[str, Family] = {
+    **naive_bayes.FAMILIES,
+    **autoencoder.FAMILIES,
+    **vae.FAMILIES,
+    **gan.FAMILIES,
+    **flows.FAMILIES,
+    **ebm.FAMILIES,
+    **diffusion.FAMILIES,
 }
-"""name -> (config dataclass, GenerativeModel class)."""
 
 CLASSIFIERS: dict[str, tuple[type, type]] = {**logistic_mod.MODELS}
 """Discriminative partners of the generative models (the pair experiment)."""
@@ -44,26 +47,6 @@ DATA_KINDS: dict[str, str] = {
 VIEWS: dict[str, tuple[str, ...]] = {"digits": ("digits", "digits_continuous")}
 """Datasets with several views, in order of preference; a family takes the first it models."""
 
-FAMILY_KINDS: dict[str, tuple[str, ...]] = {
-    "gaussian_nb": ("continuous",),
-    "bernoulli_nb": ("binary",),
-    "categorical_nb": ("categorical",),
-    "autoencoder": ("dequantized", "continuous"),
-    "vae": ("categorical", "binary", "continuous", "dequantized"),
-    "gan": ("continuous", "dequantized"),
-    "gan_r1": ("continuous", "dequantized"),
-    "wgan_gp": ("continuous", "dequantized"),
-    "sngan_r1": ("continuous", "dequantized"),
-    "pacgan": ("continuous", "dequantized"),
-    "realnvp": ("continuous", "dequantized"),
-    "maf": ("continuous", "dequantized"),
-    "nsf": ("continuous", "dequantized"),
-    "ebm": ("continuous", "dequantized"),
-    "ddpm": ("continuous", "categorical", "dequantized", "binary"),
-    "latent_diffusion": ("categorical", "binary", "continuous", "dequantized"),
-}
-"""The data kinds each family models."""
-
 
 def dataset_names() -> list[str]:
     return sorted(data_mod.LOADERS)
@@ -73,31 +56,54 @@ def load_data(name: str, seed: int = 0, **options: Any) -> Dataset:
     return data_mod.load(name, seed=seed, **options)
 
 
+def family(name: str) -> Family:
+    """The entry of family `name`.
+
+    Raises:
+        KeyError: unknown name (the message lists the known ones).
+    """
+    if name not in FAMILIES:
+        raise KeyError(f"unknown model {name!r}; known: {', '.join(sorted(FAMILIES))}")
+    return FAMILIES[name]
+
+
 def view_for(model: str, dataset: str) -> str | None:
-    """The view of `dataset` that family `model` trains on, or None if it models none."""
+    """The view of `dataset` that family `model` trains on, or None if it models none.
+
+    Raises:
+        KeyError: unknown model.
+    """
+    kinds = family(model).data_kinds
     for view in VIEWS.get(dataset, (dataset,)):
-        if DATA_KINDS.get(view) in FAMILY_KINDS.get(model, ()):
+        if DATA_KINDS.get(view) in kinds:
             return view
     return None
 
 
 def make(name: str, info: DataInfo, options: Any = None) -> GenerativeModel:
-    """Build model `name` for data `info`; `options` is its config (or a dict of fields).
+    """Build model `name` for data `info`; `options` is its config, a dict of its fields, or None
+    (the defaults).
 
     Raises:
         KeyError: unknown name (the message lists the known ones).
-        ValueError: options the model rejects, or data of a kind it does not model.
+        ValueError: options of another type, fields the config does not have or rejects, or
+            data of a kind the family does not model.
     """
-    if name not in MODELS:
-        raise KeyError(f"unknown model {name!r}; known: {', '.join(sorted(MODELS))}")
-    config_cls, model_cls = MODELS[name]
+    entry = family(name)
+    config_cls = entry.config
     if options is None or isinstance(options, dict):
-        options = config_cls(**(options or {}))
-    elif not dataclasses.is_dataclass(options):
-        raise ValueError(f"{name}: options must be a {config_cls.__name__} or a dict")
-    if info.kind not in FAMILY_KINDS.get(name, (info.kind,)):
+        try:
+            options = config_cls(**(options or {}))
+        except TypeError as err:
+            raise ValueError(f"{name}: {err}") from None
+    elif type(options) is not config_cls:
+        raise ValueError(
+            f"{name}: options must be a {config_cls.__name__} or a dict, "
+            f"not {type(options).__name__}"
+        )
+    if info.kind not in entry.data_kinds:
         raise ValueError(
             f"{name} does not model {info.kind} data ({info.name}); it models "
-            f"{', '.join(FAMILY_KINDS[name])} data"
+            f"{', '.join(entry.data_kinds)} data"
         )
-    return model_cls(info, options)
+    return entry.model(info, options)

@@ -3,7 +3,9 @@
 `fit` owns devices, mixed precision, seeding, optimisers (AdamW per parameter group), gradient
 clipping, the EMA of the weights, checkpoints with resume, non-finite-loss detection and the
 progress bar. Models own none of it: they give `loss`, and players (GANs) declare
-`param_groups`.
+`param_groups`. The loop owns the step too: it passes it to `group_steps(step)` and
+`loss(..., step=step)`, so schedules (a KL warm-up, a training stage) follow the step a
+checkpoint restores instead of counters inside the model.
 
 The EMA starts with a warm-up, as diffusers' `EMAModel` and most diffusion code do: after
 update k (k = 0, 1, ...) the decay is min(ema, (1 + k) / (10 + k)), so the average forgets
@@ -209,13 +211,13 @@ def fit(
         for name, opt in optimizers.items():
             for pg in opt.param_groups:
                 pg["lr"] = base_lr[name] * scale
-        for name, repeats in model.group_steps().items():
+        for name, repeats in model.group_steps(step).items():
             for _ in range(repeats):
                 x, y = batches.next()
                 x = data.dequantize(x, gen).to(device)
                 y = y.to(device) if y is not None else None
                 with autocast(device, amp):
-                    out = model.loss(x, y, group=name)
+                    out = model.loss(x, y, group=name, step=step)
                 loss = out["loss"].float()
                 if not torch.isfinite(loss):
                     bar.close()

@@ -34,9 +34,10 @@ from torch import Tensor
 
 from generative.base import GenerativeModel
 from generative.data import DataInfo
+from generative.family import Family
 from generative.models.layers import ConvDecoder, ConvEncoder, check_activation, mlp
 
-__all__ = ["Autoencoder", "AutoencoderConfig", "MODELS"]
+__all__ = ["FAMILIES", "Autoencoder", "AutoencoderConfig"]
 
 ARCHS = ("linear", "mlp", "conv")
 
@@ -140,7 +141,9 @@ class Autoencoder(GenerativeModel):
         """g(f(x)), (B, *shape)."""
         return self.decode(self.encode(x))
 
-    def loss(self, x: Tensor, y: Tensor | None = None, group: str = "model") -> dict[str, Tensor]:
+    def loss(
+        self, x: Tensor, y: Tensor | None = None, group: str = "model", *, step: int | None = None
+    ) -> dict[str, Tensor]:
         """Mean squared reconstruction error per dimension.
 
         Returns:
@@ -206,4 +209,9 @@ class Autoencoder(GenerativeModel):
         return x
 
 
-MODELS = {"autoencoder": (AutoencoderConfig, Autoencoder)}
+FAMILIES = {
+    "autoencoder": Family(
+        AutoencoderConfig, Autoencoder, ("dequantized", "continuous"), "gradient", "none",
+        "autoencoder",
+    ),
+}  # fmt: skip

@@ -32,6 +32,7 @@ from torch import Tensor
 
 from generative.base import GenerativeModel
 from generative.data import DataInfo
+from generative.family import Family
 from generative.metrics.likelihood import grid_log_partition
 from generative.models.layers import check_activation, mlp
 
@@ -182,7 +183,9 @@ class EBM(GenerativeModel):
         self.replay[idx] = x
         return x.reshape(n, *self.info.shape)
 
-    def loss(self, x: Tensor, y: Tensor | None = None, group: str = "model") -> dict[str, Tensor]:
+    def loss(
+        self, x: Tensor, y: Tensor | None = None, group: str = "model", *, step: int | None = None
+    ) -> dict[str, Tensor]:
         """Contrastive divergence with an energy regulariser (Du & Mordatch 2019, sec. 3).
 
         loss = mean E(x+) - mean E(x-) + alpha * mean(E(x+)^2 + E(x-)^2).
@@ -245,4 +248,7 @@ class EBM(GenerativeModel):
         return x.reshape(n, *self.info.shape)
 
 
-MODELS = {"ebm": (EBMConfig, EBM)}
+FAMILIES = {
+    # exact (up to quadrature) on 2-D data; an EBM on other data reports likelihood "none"
+    "ebm": Family(EBMConfig, EBM, ("continuous", "dequantized"), "gradient", "exact", "ebm"),
+}

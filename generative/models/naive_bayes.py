@@ -32,7 +32,6 @@ References:
 
 from __future__ import annotations
 
-import math
 from abc import abstractmethod
 from dataclasses import dataclass
 
@@ -42,6 +41,8 @@ from torch import Tensor, nn
 
 from generative.base import GenerativeModel
 from generative.data import DataInfo
+from generative.family import Family
+from generative.models.gaussian import normal_log_prob
 
 __all__ = [
     "BernoulliNB",
@@ -50,7 +51,7 @@ __all__ = [
     "CategoricalNBConfig",
     "GaussianNB",
     "GaussianNBConfig",
-    "MODELS",
+    "FAMILIES",
     "NaiveBayes",
 ]
 
@@ -163,7 +164,9 @@ class NaiveBayes(GenerativeModel):
         """(B,) int64 argmax_k p(y = k | x)."""
         return self.joint_log_prob(x).argmax(dim=1)
 
-    def loss(self, x: Tensor, y: Tensor | None = None, group: str = "model") -> dict[str, Tensor]:
+    def loss(
+        self, x: Tensor, y: Tensor | None = None, group: str = "model", *, step: int | None = None
+    ) -> dict[str, Tensor]:
         """Negative log-likelihood per example: -mean log p(x, y), or -mean log p(x) without y.
 
         Diagnostics: "class_nll" = -mean log p(y | x), the classification loss the joint
@@ -231,9 +234,7 @@ class GaussianNB(NaiveBayes):
         self.log_var = nn.Parameter(torch.zeros(self.num_classes, info.dim))  # (K, D)
 
     def class_log_likelihood(self, x: Tensor) -> Tensor:
-        var = self.log_var.exp()  # (K, D)
-        sq = (x.unsqueeze(1) - self.mu) ** 2 / var  # (B, K, D)
-        return -0.5 * (sq + self.log_var + math.log(2 * math.pi)).sum(-1)
+        return normal_log_prob(x.unsqueeze(1), self.mu, self.log_var).sum(-1)  # (B, K)
 
     def _fit_features(self, x: Tensor, onehot: Tensor, counts: Tensor) -> None:
         n_y = counts.clamp_min(1).unsqueeze(1)  # (K, 1); absent classes keep mu 0
@@ -328,8 +329,14 @@ class CategoricalNB(NaiveBayes):
         return _inverse_cdf(theta, u).to(theta.dtype)
 
 
-MODELS = {
-    "gaussian_nb": (GaussianNBConfig, GaussianNB),
-    "bernoulli_nb": (BernoulliNBConfig, BernoulliNB),
-    "categorical_nb": (CategoricalNBConfig, CategoricalNB),
+FAMILIES = {
+    "gaussian_nb": Family(
+        GaussianNBConfig, GaussianNB, ("continuous",), "closed_form", "exact", "naive_bayes"
+    ),
+    "bernoulli_nb": Family(
+        BernoulliNBConfig, BernoulliNB, ("binary",), "closed_form", "exact", "naive_bayes"
+    ),
+    "categorical_nb": Family(
+        CategoricalNBConfig, CategoricalNB, ("categorical",), "closed_form", "exact", "naive_bayes"
+    ),
 }

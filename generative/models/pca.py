@@ -13,11 +13,11 @@ References:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
+from torch.distributions import MultivariateNormal
 
 __all__ = ["PCA", "PPCAParams", "ppca_fit", "ppca_log_likelihood"]
 
@@ -134,7 +134,4 @@ def ppca_log_likelihood(x: Tensor, params: PPCAParams) -> Tensor:
     W = params.W.double()
     cov = W @ W.T + params.sigma2 * torch.eye(d, dtype=torch.float64, device=W.device)
     chol = torch.linalg.cholesky(cov)
-    diff = (flat - params.mu.double()).T  # (D, N)
-    white = torch.linalg.solve_triangular(chol, diff, upper=False)
-    logdet = 2 * chol.diagonal().log().sum()
-    return -0.5 * (d * math.log(2 * math.pi) + logdet + (white**2).sum(0))
+    return MultivariateNormal(params.mu.double(), scale_tril=chol).log_prob(flat)

@@ -7,8 +7,8 @@ q(z|x) = N(mu(x), diag sigma^2(x)). Training maximises the evidence lower bound
 
 with the reparameterisation z = mu + sigma * eps, eps ~ N(0, I) (Kingma & Welling 2014);
 `beta` weights the KL term (beta-VAE, Higgins et al. 2017) and `warmup_steps` ramps it up
-from 0 (Bowman et al. 2016; Sonderby et al. 2016). `log_prob` is the importance-weighted
-bound (Burda et al. 2016)
+from 0 over the training steps the loop passes to `loss` (Bowman et al. 2016; Sonderby et al.
+2016). `log_prob` is the importance-weighted bound (Burda et al. 2016)
 
     L_k(x) = E[log 1/k sum_i p(x, z_i) / q(z_i|x)],  z_i ~ q(z|x),
     ELBO = L_1 <= L_k <= L_{k+1} <= log p(x),
@@ -41,9 +41,11 @@ from torch import Tensor, nn
 
 from generative.base import GenerativeModel
 from generative.data import DataInfo
+from generative.family import Family
+from generative.models.gaussian import normal_log_prob
 from generative.models.layers import ConvDecoder, ConvEncoder, check_activation, mlp
 
-__all__ = ["VAE", "VAEConfig", "gaussian_kl", "reparameterize", "MODELS"]
+__all__ = ["FAMILIES", "VAE", "VAEConfig", "gaussian_kl", "reparameterize"]
 
 ARCHS = ("mlp", "conv", "linear")
 DECODERS = ("auto", "categorical", "bernoulli", "gaussian")
@@ -156,9 +158,10 @@ def _rand(shape: tuple[int, ...], gen: torch.Generator | None, device: torch.dev
     return torch.rand(shape, generator=gen, device=gen.device).to(device)
 
 
-def _normal_log_prob(x: Tensor, mean: Tensor, log_var: Tensor) -> Tensor:
-    """Elementwise log N(x; mean, exp(log_var))."""
-    return -0.5 * (math.log(2 * math.pi) + log_var + (x - mean) ** 2 / log_var.exp())
+def drop_step_counter(module: nn.Module, state_dict: dict, prefix: str, *args: object) -> None:
+    """Load-state-dict pre-hook: skip the `num_updates` buffer of checkpoints written while the
+    model still counted its own training steps (the loop passes the step in now)."""
+    state_dict.pop(prefix + "num_updates", None)
 
 
 class VAE(GenerativeModel):
@@ -192,7 +195,7 @@ class VAE(GenerativeModel):
         }[decoder]
         scale = (info.num_categories - 1) if info.kind == "categorical" else 1.0
         self.register_buffer("input_scale", torch.tensor(float(scale)))
-        self.register_buffer("num_updates", torch.zeros((), dtype=torch.long))
+        self.register_load_state_dict_pre_hook(drop_step_counter)
 
         d, latent, m = info.dim, cfg.latent_dim, self.params_per_dim
         if cfg.arch == "conv":
@@ -249,7 +252,7 @@ class VAE(GenerativeModel):
             logp = -F.binary_cross_entropy_with_logits(params[..., 0], flat, reduction="none")
         else:
             mean, log_var = self._gaussian(params)
-            logp = _normal_log_prob(flat, mean, log_var)
+            logp = normal_log_prob(flat, mean, log_var)
         return logp.sum(-1)
 
     def decode(self, z: Tensor, mode: str = "mean", gen: torch.Generator | None = None) -> Tensor:
@@ -280,16 +283,20 @@ class VAE(GenerativeModel):
         return x.float().reshape(len(z), *self.info.shape)
 
     # ------------------------------------------------------------------------ objectives
-    def kl_weight(self) -> float:
-        """beta times the warm-up ramp min(1, updates / warmup_steps)."""
-        if self.cfg.warmup_steps == 0:
+    def kl_weight(self, step: int | None = None) -> float:
+        """beta_t = beta * min(1, t / warmup_steps) at training step t; beta when `step` is
+        None (outside training) or without warm-up."""
+        if self.cfg.warmup_steps == 0 or step is None:
             return self.cfg.beta
-        return self.cfg.beta * min(1.0, float(self.num_updates) / self.cfg.warmup_steps)
+        return self.cfg.beta * min(1.0, float(step) / self.cfg.warmup_steps)
 
-    def loss(self, x: Tensor, y: Tensor | None = None, group: str = "model") -> dict[str, Tensor]:
+    def loss(
+        self, x: Tensor, y: Tensor | None = None, group: str = "model", *, step: int | None = None
+    ) -> dict[str, Tensor]:
         """Negative beta-ELBO per example, averaged over the batch.
 
-        loss = mean_b [-log p(x_b|z_b) + beta_t KL(q(z|x_b) || p(z))], z_b = mu + sigma * eps.
+        loss = mean_b [-log p(x_b|z_b) + beta_t KL(q(z|x_b) || p(z))], z_b = mu + sigma * eps,
+        with beta_t = `kl_weight(step)`.
 
         Returns:
             {"loss", "recon": mean -log p(x|z), "kl": mean KL, "elbo": mean ELBO (nats, a
@@ -299,9 +306,7 @@ class VAE(GenerativeModel):
         z = reparameterize(mu, log_var)
         log_px = self.log_px_given_z(x, self.decoder_params(z))  # (B,)
         kl = gaussian_kl(mu, log_var)  # (B,)
-        beta = self.kl_weight()
-        if self.training and torch.is_grad_enabled():
-            self.num_updates += 1
+        beta = self.kl_weight(step)
         recon, kl_mean = -log_px.mean(), kl.mean()
         return {
             "loss": recon + beta * kl_mean,
@@ -342,8 +347,8 @@ class VAE(GenerativeModel):
                 z = reparameterize(mu, log_var, eps)
                 xs = xb.expand(s, *xb.shape).reshape(s * len(xb), *xb.shape[1:])
                 log_px = self.log_px_given_z(xs, self.decoder_params(z.reshape(-1, z.shape[-1])))
-                log_pz = _normal_log_prob(z, torch.zeros_like(z), torch.zeros_like(z)).sum(-1)
-                log_qz = _normal_log_prob(z, mu, log_var).sum(-1)
+                log_pz = normal_log_prob(z, torch.zeros_like(z), torch.zeros_like(z)).sum(-1)
+                log_qz = normal_log_prob(z, mu, log_var).sum(-1)
                 log_w.append(log_px.view(s, len(xb)) + log_pz - log_qz)  # (S, G)
             out.append(torch.cat(log_w).logsumexp(0) - math.log(k))
         return torch.cat(out)
@@ -367,4 +372,9 @@ class VAE(GenerativeModel):
         return self.decode(z, mode or self.cfg.sample_mode, gen)
 
 
-MODELS = {"vae": (VAEConfig, VAE)}
+FAMILIES = {
+    "vae": Family(
+        VAEConfig, VAE, ("categorical", "binary", "continuous", "dequantized"), "gradient",
+        "bound", "vae",
+    ),
+}  # fmt: skip

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import gymnasium
 import numpy as np
 import pytest
@@ -11,7 +13,9 @@ import agents
 import envs
 from agents.ppo import PPO, PPOPolicy
 from agents.ppo_buffer import compute_gae
-from agents.ppo_policy import build_network, env_spec
+from agents.ppo_networks import log_prob_entropy
+from agents.ppo_policy import build_network
+from agents.spec import env_spec
 from envs.core import BatchedEnv, StepResult
 from tests.conftest import TINY_MAP
 
@@ -144,6 +148,19 @@ def test_box_actions_learn_a_target_and_the_env_gets_clipped_actions():
     assert np.abs(actions - obs.reshape(-1, 2)).mean() < 0.1
 
 
+def test_box_action_log_prob_and_entropy_are_the_diagonal_gaussians():
+    gen = torch.Generator().manual_seed(0)
+    out = torch.randn(16, 2, 3, generator=gen)  # (N, A, D) means
+    std = torch.rand(1, 2, 3, generator=gen) + 0.1  # (1, A, D), as `ActorCritic.std()`
+    actions = out + std * torch.randn(16, 2, 3, generator=gen)
+    log_prob, entropy = log_prob_entropy(out, std, actions)
+    z = (actions - out) / std
+    expected = (-0.5 * z**2 - std.log() - 0.5 * math.log(2 * math.pi)).sum(-1)
+    torch.testing.assert_close(log_prob, expected)
+    expected_entropy = (0.5 + 0.5 * math.log(2 * math.pi) + std.log()).sum(-1).expand(16, 2)
+    torch.testing.assert_close(entropy, expected_entropy)
+
+
 def trained(steps: int, seed: int = 0, **options) -> PPO:
     trainer = agents.make("ppo", seed=seed, device="cpu", **{**FAST, **options})
     trainer.train(CueEnv(4, memory=options.get("recurrent", False), length=5), steps, Hooks())
@@ -151,7 +168,7 @@ def trained(steps: int, seed: int = 0, **options) -> PPO:
 
 
 def parameters(trainer: PPO) -> torch.Tensor:
-    return torch.cat([p.detach().flatten() for p in trainer.net.parameters()])
+    return torch.cat([p.detach().flatten() for p in trainer.session.net.parameters()])
 
 
 def test_same_seed_gives_identical_parameters_and_another_seed_does_not():
@@ -211,9 +228,9 @@ def test_truncation_bootstraps_the_final_value_and_termination_does_not(terminat
     trainer.train(env, 12, Hooks())
     _, final_value, _ = acting_net.step(torch.as_tensor(env.final_obs), None)
     bootstrap = 0.0 if terminated else 0.9 * final_value.detach()
-    reward = trainer.buffer.rewards[1] - bootstrap  # (B, A): what the env paid, 0 or 1
+    reward = trainer.session.buffer.rewards[1] - bootstrap  # (B, A): what the env paid, 0 or 1
     torch.testing.assert_close(reward, torch.round(reward))
-    assert trainer.buffer.ends.tolist() == [[0, 0, 0], [1, 1, 1]]
+    assert trainer.session.buffer.ends.tolist() == [[0, 0, 0], [1, 1, 1]]
     assert terminated or final_value.abs().min() > 1e-3  # the bootstrap term is really there
 
 
@@ -249,8 +266,8 @@ def test_commons_images_update_and_the_saved_policy_acts_the_same(tmp_path, opti
     hooks = Hooks()
     policy = trainer.train(env, 32, hooks)
     ((steps, stats),) = hooks.updates
-    assert steps == 32 and trainer.buffer.obs.shape == (8, 2, 2, 5, 5, 3)
-    assert trainer.buffer.obs.dtype == torch.uint8
+    assert steps == 32 and trainer.session.buffer.obs.shape == (8, 2, 2, 5, 5, 3)
+    assert trainer.session.buffer.obs.dtype == torch.uint8
     assert all(np.isfinite(v) for v in stats.values()) and "train/approx_kl" in stats
     policy.save(tmp_path / "policy.pt")
     loaded = PPOPolicy.load(tmp_path / "policy.pt", device="cpu")
@@ -265,7 +282,7 @@ def test_reward_sharing_mixes_own_and_copy_mean_rewards(alpha):
     options = {**FAST, "num_steps": 4, "reward_sharing": alpha}
     trainer = agents.make("ppo", seed=0, device="cpu", **options)
     trainer.train(CueEnv(32, length=100), 4 * 32 * 2, Hooks())  # one rollout, no episode end
-    learned = trainer.buffer.rewards  # (T, B, A)
+    learned = trainer.session.buffer.rewards  # (T, B, A)
     # rewards are 0/1 per agent: under mixing each equals (1 - a) r_i + a mean_j r_j
     own = torch.round((learned - alpha * learned.mean(-1, keepdim=True)) / (1 - alpha + 1e-12))
     if alpha < 1:

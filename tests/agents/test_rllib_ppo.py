@@ -20,8 +20,7 @@ from agents.ppo_policy import plain
 from agents.rllib_policy import RLlibPolicy
 from agents.rllib_ppo import TRAIN_FORMAT
 from agents.rllib_state import MARK, decode, encode
-from emergent import config as config_mod
-from emergent import rundir, runner
+from emergent import kinds, rundir
 from emergent.errors import UserError
 from emergent.rollout import random_policy, run_episodes
 from generative.checkpoint import CheckpointError
@@ -87,7 +86,7 @@ def test_run_writes_metrics_checkpoints_report_and_resume_continues(local_ray, t
             "device": "cpu",
         },
     }
-    run_dir = runner.start(config_mod.parse(raw), raw, tmp_path / "runs", quiet=True)
+    run_dir = kinds.start(kinds.parse(raw), tmp_path / "runs", quiet=True)
 
     logged = rows(run_dir)
     train = [r for r in logged if r["kind"] == "train"]
@@ -102,7 +101,7 @@ def test_run_writes_metrics_checkpoints_report_and_resume_continues(local_ray, t
         assert (saved["format"], saved["agent_steps"]) == (TRAIN_FORMAT, step)
     assert not list(run_dir.rglob("*.pkl"))
     assert (run_dir / "report.md").is_file()
-    policy = agents.POLICIES["rllib_ppo"].load(run_dir / "checkpoints" / "policy.pt", "cpu")
+    policy = agents.load_policy("rllib_ppo", run_dir / "checkpoints" / "policy.pt", "cpu")
     assert policy.act(np.zeros((4, 5, 5, 3), np.uint8), np.random.default_rng(0)).shape == (4,)
 
     # As if the run had been stopped at its last checkpoint and given a larger budget.
@@ -110,7 +109,7 @@ def test_run_writes_metrics_checkpoints_report_and_resume_continues(local_ray, t
     config = yaml.safe_load((run_dir / "config.yaml").read_text())
     config["train"]["steps"] = 1280
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
-    runner.resume(run_dir, quiet=True)
+    kinds.resume(run_dir, quiet=True)
     steps = [r["step"] for r in rows(run_dir) if r["kind"] == "train"]
     assert steps == [320, 640, 960, 1280]  # continued from 640, not restarted from 0
     assert [step for step, _ in rundir.checkpoints(run_dir)] == [960, 1280]  # pruned to 2
@@ -326,9 +325,9 @@ def test_bad_options_raise_one_line_value_errors(options, word):
 def test_config_files_name_the_bad_key():
     raw = {"name": "x", "env": {"name": "spread"}, "agent": {"kind": "rllib_ppo", "policy": 1}}
     with pytest.raises(UserError, match="'agent.policy'; did you mean 'policies'"):
-        config_mod.parse(raw)
+        kinds.parse(raw)
     raw["agent"] = {"kind": "rllib_ppo", "policies": "per_agent", "envs_per_env_runner": None}
-    assert config_mod.parse(raw).agent.options.policies == "per_agent"
+    assert kinds.parse(raw).agent.options.policies == "per_agent"
 
 
 def test_importing_the_packages_does_not_import_ray():

@@ -13,7 +13,7 @@ from sklearn.decomposition import PCA as SklearnPCA
 from threadpoolctl import threadpool_limits
 
 from generative.data import DataInfo, Dataset
-from generative.models.autoencoder import MODELS, Autoencoder, AutoencoderConfig
+from generative.models.autoencoder import FAMILIES, Autoencoder, AutoencoderConfig
 from generative.models.pca import PCA
 from generative.train import FitConfig, fit
 
@@ -152,4 +152,9 @@ def test_autoencoder_has_no_likelihood():
     assert model.likelihood == "none"
     with pytest.raises(NotImplementedError, match="Autoencoder"):
         model.log_prob(digits(2))
-    assert MODELS["autoencoder"] == (AutoencoderConfig, Autoencoder)
+    family = FAMILIES["autoencoder"]
+    assert (family.config, family.model, family.likelihood) == (
+        AutoencoderConfig,
+        Autoencoder,
+        "none",
+    )

@@ -20,7 +20,6 @@ from generative.models.diffusion.guidance import drop_labels, guided
 from generative.models.diffusion.process import (
     GaussianDiffusion,
     discretized_gaussian_log_likelihood,
-    gaussian_log_likelihood,
     prediction_target,
     to_x0_eps,
 )
@@ -33,6 +32,7 @@ from generative.models.diffusion.schedules import (
     timestep_sequence,
 )
 from generative.models.diffusion.unet import UNet
+from generative.models.gaussian import normal_log_prob
 from generative.train import FitConfig, fit
 
 DIGITS = DataInfo("digits", (1, 8, 8), "categorical", num_categories=17, num_classes=10)
@@ -166,15 +166,15 @@ def test_bound_equals_a_monte_carlo_elbo_and_stays_below_log_p(variance):
     for t in range(100):  # forward path and -log q(x_{1:T} | x_0)
         mean = (1 - betas[t]).sqrt() * path[-1]
         path.append(mean + betas[t].sqrt() * torch.randn(n, 2, generator=g))
-        elbo -= gaussian_log_likelihood(path[-1], mean, betas[t].log()).sum(1)
-    elbo += gaussian_log_likelihood(path[-1], torch.zeros(()), torch.zeros(())).sum(1)
+        elbo -= normal_log_prob(path[-1], mean, betas[t].log()).sum(1)
+    elbo += normal_log_prob(path[-1], torch.zeros(()), torch.zeros(())).sum(1)
     for t in range(100):  # + log p(x_{t-1} | x_t) along the path
         tt = torch.full((n,), t)
         mean = process.p_mean(denoise, path[t + 1], tt, clip=False)
-        elbo += gaussian_log_likelihood(path[t], mean, process.model_log_var[t].float()).sum(1)
+        elbo += normal_log_prob(path[t], mean, process.model_log_var[t].float()).sum(1)
     se = math.hypot(bound.std().item(), elbo.std().item()) / math.sqrt(n)
     assert abs(bound.mean().item() - elbo.mean().item()) < 4 * se
-    log_p = gaussian_log_likelihood(x0, MU, 2 * STD.log()).sum(1)
+    log_p = normal_log_prob(x0, MU, 2 * STD.log()).sum(1)
     assert (bound - log_p).mean().item() < 4 * (bound - log_p).std().item() / math.sqrt(n)
 
 
@@ -188,7 +188,7 @@ def test_bound_is_tight_on_real_valued_data_with_the_exact_denoiser():
         process = GaussianDiffusion(make_betas("linear", 1000), variance=variance)
         g = torch.Generator().manual_seed(0)
         x0 = mu + std * torch.randn(2000, 2, generator=g)
-        nll = -gaussian_log_likelihood(x0, mu, 2 * std.log()).sum(1)
+        nll = -normal_log_prob(x0, mu, 2 * std.log()).sum(1)
         denoise = exact_eps(process.alpha_bar, mu, std)
         gaps[variance] = (process.negative_bound(denoise, x0, "gaussian", gen=g) - nll).mean()
     assert 0 < gaps["fixed_large"] < 0.15  # ~0.07 ± 0.03
@@ -220,9 +220,7 @@ def two_gaussians(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def two_gaussians_log_p(x: torch.Tensor) -> torch.Tensor:
-    comps = [
-        gaussian_log_likelihood(x, torch.tensor([c, 0.0]), torch.zeros(())) for c in (-0.5, 0.5)
-    ]
+    comps = [normal_log_prob(x, torch.tensor([c, 0.0]), torch.zeros(())) for c in (-0.5, 0.5)]
     return torch.logsumexp(torch.stack([c.sum(1) for c in comps]), 0) - math.log(2)
 
 

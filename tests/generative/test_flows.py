@@ -7,10 +7,10 @@ import math
 import pytest
 import torch
 
+from generative import registry
 from generative.data import DataInfo, Dataset
 from generative.models.flows import (
     MAF,
-    MODELS,
     NSF,
     MAFConfig,
     NSFConfig,
@@ -36,7 +36,7 @@ FAMILIES = ["realnvp", "maf", "nsf"]
 
 def make(name: str, info: DataInfo) -> RealNVP | MAF | NSF:
     cfg = SMALL[name]
-    return MODELS[name.split("-")[0]][1](info, cfg)
+    return registry.FAMILIES[name.split("-")[0]].model(info, cfg)
 
 
 def perturbed(name: str, info: DataInfo, scale: float = 0.3, seed: int = 0) -> RealNVP | MAF | NSF:
@@ -228,3 +228,11 @@ def test_rational_quadratic_spline_is_a_monotone_bijection_with_its_log_det() ->
     assert torch.allclose(x_back, x, atol=1e-8) and torch.allclose(log_det_inv, -log_det, atol=1e-8)
     y0, _ = spline.rational_quadratic(x, torch.zeros_like(params), bound=4.0)
     assert torch.allclose(y0, x, atol=1e-12)  # zero parameters give the identity
+
+
+def test_an_unknown_activation_is_a_value_error_naming_the_allowed_ones():
+    allowed = "activation='swish'; allowed: elu, gelu, relu, silu, tanh"
+    with pytest.raises(ValueError, match=allowed):
+        MADE(torch.arange(3), hidden=(8,), activation="swish")
+    with pytest.raises(ValueError, match=allowed):
+        RealNVPConfig(activation="swish")

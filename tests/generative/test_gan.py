@@ -10,9 +10,9 @@ from torch import nn
 
 from generative.data import DataInfo, Dataset
 from generative.models.gan import (
+    FAMILIES,
     GAN,
     GANR1,
-    MODELS,
     SNGANR1,
     WGANGP,
     GANConfig,
@@ -32,8 +32,8 @@ SMALL = {"hidden": 16, "depth": 2}
 
 
 def build(name: str, info: DataInfo = FLAT, **cfg: object):
-    config_cls, model_cls = MODELS[name]
-    return model_cls(info, config_cls(**{**SMALL, **cfg}))
+    family = FAMILIES[name]
+    return family.model(info, family.config(**{**SMALL, **cfg}))
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -44,7 +44,7 @@ def linear_critic(w: torch.Tensor):
     return lambda x: x @ w
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", sorted(FAMILIES))
 def test_losses_are_finite_with_expected_diagnostics(name: str) -> None:
     torch.manual_seed(0)
     model = build(name)
@@ -71,7 +71,7 @@ def test_loss_functions_sign_conventions() -> None:
     assert losses.generator_wasserstein(hi) == pytest.approx(-5.0)
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", sorted(FAMILIES))
 def test_each_players_gradient_step_favours_that_player(name: str) -> None:
     torch.manual_seed(0)
     model = build(name, standardize=False)
@@ -179,7 +179,7 @@ def test_pacgan_discriminator_sees_m_times_d_features(m: int) -> None:
         model.loss(x[: m - 1], group="generator")
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", sorted(FAMILIES))
 def test_param_groups_are_disjoint_cover_everything_and_fit_accepts_options(name: str) -> None:
     model = build(name)
     groups = model.param_groups()
@@ -189,7 +189,7 @@ def test_param_groups_are_disjoint_cover_everything_and_fit_accepts_options(name
     assert not d_ids & g_ids
     assert d_ids | g_ids == {id(p) for p in model.parameters()}
     critic_steps = {"wgan_gp": 5, "pacgan": 2}.get(name, 1)
-    assert model.group_steps() == {"discriminator": critic_steps, "generator": 1}
+    assert model.group_steps(0) == {"discriminator": critic_steps, "generator": 1}
     options = model.optimizer_options()
     assert options.keys() == groups.keys()
     for group, params in groups.items():
@@ -266,7 +266,7 @@ def test_default_configs_and_classes_match() -> None:
     assert PacGAN(FLAT).pac == PacGANConfig().pac and GAN(FLAT).pac == 1
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", sorted(FAMILIES))
 def test_fit_moves_samples_toward_a_gaussian(name: str) -> None:
     torch.manual_seed(0)
     mean = torch.tensor([3.0, -2.0])

@@ -23,7 +23,9 @@ class Drift(GenerativeModel):
         self.w = nn.Parameter(torch.zeros(()))
         self.seen: list[torch.dtype | None] = []
 
-    def loss(self, x: Tensor, y: Tensor | None = None, group: str = "model") -> dict[str, Tensor]:
+    def loss(
+        self, x: Tensor, y: Tensor | None = None, group: str = "model", *, step: int | None = None
+    ) -> dict[str, Tensor]:
         on = torch.is_autocast_enabled("cpu")
         self.seen.append(torch.get_autocast_dtype("cpu") if on else None)
         return {"loss": self.w + 0 * x.sum()}

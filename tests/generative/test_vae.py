@@ -101,15 +101,39 @@ def test_loss_reports_the_closed_form_kl_and_beta_scales_it():
     torch.testing.assert_close(out3["loss"] - out["loss"], 2 * out["kl"])
 
 
-def test_kl_warmup_ramps_beta_linearly_during_training_only():
+def test_kl_warmup_ramps_beta_linearly_over_the_training_steps_the_loop_passes():
     model = VAE(BINARY, VAEConfig(hidden=(16,), latent_dim=2, beta=2.0, warmup_steps=10))
     x = (prototypes(8) > 8).float()
-    betas = [float(model.loss(x)["beta"]) for _ in range(12)]
+    betas = [float(model.loss(x, step=step)["beta"]) for step in range(12)]
     assert betas[:3] == pytest.approx([0.0, 0.2, 0.4])
-    assert betas[-1] == 2.0
-    model.eval()
-    assert float(model.loss(x)["beta"]) == 2.0
-    assert int(model.state_dict()["num_updates"]) == 12  # resumes with the checkpoint
+    assert betas[-2:] == [2.0, 2.0]
+    assert float(model.loss(x)["beta"]) == 2.0  # outside training: the full weight
+    torch.manual_seed(0)
+    first = model.loss(x, step=3)
+    torch.manual_seed(0)
+    again = model.loss(x, step=3)  # the loss is a function of batch, weights and step
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    assert "num_updates" not in model.state_dict()
+
+
+def test_kl_warmup_continues_where_a_resumed_run_left_off(tmp_path):
+    cfg = VAEConfig(hidden=(16,), latent_dim=2, beta=2.0, warmup_steps=4)
+    x = (prototypes(32) > 8).float()
+    data = Dataset(BINARY, x, x[:4], x[:4])
+    fit_cfg = FitConfig(steps=6, batch_size=8, log_every=1)
+    straight = fit(VAE(BINARY, cfg), data, fit_cfg)
+    fit(VAE(BINARY, cfg), data, FitConfig(steps=2, batch_size=8), checkpoint=tmp_path / "c.pt")
+    resumed = fit(VAE(BINARY, cfg), data, fit_cfg, checkpoint=tmp_path / "c.pt")
+    assert [row["beta"] for row in straight.history] == [0.0, 0.5, 1.0, 1.5, 2.0, 2.0]
+    assert [row["beta"] for row in resumed.history] == [1.0, 1.5, 2.0, 2.0]
+
+
+def test_a_checkpoint_with_the_old_step_counter_still_loads():
+    model = VAE(BINARY, VAEConfig(hidden=(16,), latent_dim=2))
+    old = {**model.state_dict(), "num_updates": torch.tensor(7)}
+    fresh = VAE(BINARY, VAEConfig(hidden=(16,), latent_dim=2))
+    fresh.load_state_dict(old)  # strict: only the retired buffer is skipped
+    assert all(torch.equal(v, fresh.state_dict()[k]) for k, v in model.state_dict().items())
 
 
 @pytest.mark.parametrize("variance", ["output", "per_dim", "isotropic", "fixed"])
@@ -240,7 +264,8 @@ def test_ppca_fit_maximises_the_closed_form_likelihood():
 
 
 def test_vae_is_a_bound_model_with_registry_entry():
-    from generative.models.vae import MODELS
+    from generative.models.vae import FAMILIES
 
-    assert MODELS["vae"] == (VAEConfig, VAE)
+    family = FAMILIES["vae"]
+    assert (family.config, family.model, family.likelihood) == (VAEConfig, VAE, "bound")
     assert VAE.likelihood == "bound"

@@ -8,14 +8,17 @@ parameterisations, posterior, the variational bound), `samplers` (DDPM and DDIM 
 
 from __future__ import annotations
 
+from generative.family import Family
 from generative.models.diffusion.config import DDPMConfig
 from generative.models.diffusion.ddpm import DDPM
 from generative.models.diffusion.latent import LatentDiffusion, LatentDiffusionConfig
 
-__all__ = ["DDPM", "MODELS", "DDPMConfig", "LatentDiffusion", "LatentDiffusionConfig"]
+__all__ = ["DDPM", "FAMILIES", "DDPMConfig", "LatentDiffusion", "LatentDiffusionConfig"]
 
-MODELS = {
-    "ddpm": (DDPMConfig, DDPM),
-    "latent_diffusion": (LatentDiffusionConfig, LatentDiffusion),
+KINDS = ("continuous", "categorical", "dequantized", "binary")
+FAMILIES = {
+    "ddpm": Family(DDPMConfig, DDPM, KINDS, "gradient", "bound", "diffusion"),
+    "latent_diffusion": Family(
+        LatentDiffusionConfig, LatentDiffusion, KINDS, "gradient", "bound", "diffusion"
+    ),
 }
-"""name -> (config dataclass, GenerativeModel class)."""

@@ -87,7 +87,9 @@ class DDPM(GenerativeModel):
         return x
 
     # ------------------------------------------------------------------------ objectives
-    def loss(self, x: Tensor, y: Tensor | None = None, group: str = "model") -> dict[str, Tensor]:
+    def loss(
+        self, x: Tensor, y: Tensor | None = None, group: str = "model", *, step: int | None = None
+    ) -> dict[str, Tensor]:
         """L_simple: mean squared error of the network's prediction (Ho et al. eq. 14).
 
         Returns:

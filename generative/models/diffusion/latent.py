@@ -7,7 +7,7 @@ diffusion model on codes z ~ q(z|x), rescaled by 1 / std(z) measured on the firs
 batch (their sec. 4.3.2 and appendix G), so the codes have roughly unit variance like the
 process's N(0, I) prior. Both stages live in one model trained by the one loop
 `generative.train.fit`: the model declares two parameter groups ("autoencoder",
-"diffusion"), and `group_steps` gives the autoencoder every update for the first
+"diffusion"), and `group_steps(step)` gives the autoencoder every update for the first
 `stage1_steps` training steps and the diffusion model every update after, so the codes
 do not move under the diffusion model and a config (and a checkpoint, which holds the step)
 reproduces and resumes the whole pipeline. `train.steps` must exceed `stage1_steps`;
@@ -44,8 +44,9 @@ from generative.base import GenerativeModel
 from generative.data import DataInfo
 from generative.models.diffusion.config import DDPMConfig
 from generative.models.diffusion.core import DiffusionCore
-from generative.models.diffusion.process import gaussian_log_likelihood, normal_noise
-from generative.models.vae import VAE, VAEConfig, reparameterize
+from generative.models.diffusion.process import normal_noise
+from generative.models.gaussian import normal_log_prob
+from generative.models.vae import VAE, VAEConfig, drop_step_counter, reparameterize
 
 __all__ = ["LatentDiffusion", "LatentDiffusionConfig"]
 
@@ -105,8 +106,8 @@ class LatentDiffusionConfig(DDPMConfig):
 class LatentDiffusion(GenerativeModel):
     """A VAE (stage 1) and a diffusion model on its codes (stage 2); see the module docstring.
 
-    Buffers: `latent_scale` s^-1 (0 until stage 2 starts) and `num_updates`, the training
-    steps taken, which picks the stage and survives checkpoints.
+    Buffer: `latent_scale` s^-1 (0 until stage 2 starts). The training step, which the loop
+    passes in, picks the stage.
     """
 
     likelihood = "bound"
@@ -118,11 +119,11 @@ class LatentDiffusion(GenerativeModel):
         self.vae = VAE(info, cfg.vae_config())
         self.core = DiffusionCore((cfg.latent_dim,), cfg, info.num_classes)
         self.register_buffer("latent_scale", torch.zeros(()))
-        self.register_buffer("num_updates", torch.zeros((), dtype=torch.long))
+        self.register_load_state_dict_pre_hook(drop_step_counter)
 
-    def stage(self) -> str:
+    def stage(self, step: int) -> str:
         """'autoencoder' for the first `stage1_steps` training steps, then 'diffusion'."""
-        return STAGES[int(self.num_updates) >= self.cfg.stage1_steps]
+        return STAGES[step >= self.cfg.stage1_steps]
 
     def param_groups(self) -> dict[str, list[nn.Parameter]]:
         return {
@@ -130,9 +131,9 @@ class LatentDiffusion(GenerativeModel):
             "diffusion": list(self.core.parameters()),
         }
 
-    def group_steps(self) -> dict[str, int]:
+    def group_steps(self, step: int) -> dict[str, int]:
         """One update of the current stage's group per training step, none of the other's."""
-        current = self.stage()
+        current = self.stage(step)
         return {name: int(name == current) for name in STAGES}
 
     def scale(self) -> Tensor:
@@ -152,20 +153,22 @@ class LatentDiffusion(GenerativeModel):
             log_var,
         )
 
-    def loss(self, x: Tensor, y: Tensor | None = None, group: str = "model") -> dict[str, Tensor]:
-        """The current stage's loss (group 'model' means the current stage).
+    def loss(
+        self, x: Tensor, y: Tensor | None = None, group: str = "model", *, step: int | None = None
+    ) -> dict[str, Tensor]:
+        """The loss of stage `group` ('model': the stage of training step `step`).
 
         autoencoder: the VAE's negative beta-ELBO and its diagnostics ("recon", "kl", ...).
         diffusion: L_simple on the rescaled codes s^-1 z, z ~ q(z|x) from the frozen encoder.
         """
-        if group == "model":
-            group = self.stage()
+        if group == "model" and step is not None:
+            group = self.stage(step)
         if group not in STAGES:
-            raise ValueError(f"group={group!r}; allowed: {', '.join(STAGES)}")
-        if self.training and torch.is_grad_enabled():
-            self.num_updates += 1
+            raise ValueError(
+                f"group={group!r}; allowed: {', '.join(STAGES)} (or 'model' with the step)"
+            )
         if group == "autoencoder":
-            return self.vae.loss(x, y)
+            return self.vae.loss(x, y, step=step)
         with torch.no_grad():
             z, _, _ = self.encode(x)
             if self.training and self.latent_scale == 0:
@@ -188,7 +191,7 @@ class LatentDiffusion(GenerativeModel):
         for _ in range(self.cfg.bound_samples):
             z, mu, log_var = self.encode(x, gen)
             log_px = self.vae.log_px_given_z(x, self.vae.decoder_params(z))
-            log_qz = gaussian_log_likelihood(z, mu, log_var).sum(1)
+            log_qz = normal_log_prob(z, mu, log_var).sum(1)
             log_pz = self.core.log_likelihood_bound(z * scale, y, "gaussian", gen=gen) + log_det
             total = total + log_px + log_pz - log_qz
         return total / self.cfg.bound_samples

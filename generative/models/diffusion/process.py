@@ -45,6 +45,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from generative.models.gaussian import normal_log_prob
+
 __all__ = [
     "DECODERS",
     "PREDICTIONS",
@@ -52,7 +54,6 @@ __all__ = [
     "Denoise",
     "GaussianDiffusion",
     "discretized_gaussian_log_likelihood",
-    "gaussian_log_likelihood",
     "normal_kl",
     "posterior_mean",
     "prediction_target",
@@ -143,11 +144,6 @@ def normal_kl(mean1: Tensor, log_var1: Tensor, mean2: Tensor, log_var2: Tensor) 
         + (mean1 - mean2) ** 2 * torch.exp(-log_var2)
         - 1.0
     )
-
-
-def gaussian_log_likelihood(x: Tensor, mean: Tensor, log_var: Tensor) -> Tensor:
-    """Elementwise log N(x; mean, e^log_var) in nats (a density, for real-valued data)."""
-    return -0.5 * (math.log(2 * math.pi) + log_var + (x - mean) ** 2 * torch.exp(-log_var))
 
 
 def discretized_gaussian_log_likelihood(
@@ -290,7 +286,7 @@ class GaussianDiffusion(nn.Module):
         if decoder == "discrete":
             log_px = discretized_gaussian_log_likelihood(x0, mean_p, log_var_p, levels)
         else:
-            log_px = gaussian_log_likelihood(x0, mean_p, log_var_p)
+            log_px = normal_log_prob(x0, mean_p, log_var_p)
         return torch.where(t == 0, -log_px.flatten(1).sum(1), kl)
 
     def negative_bound(

@@ -7,14 +7,15 @@ Modules: `base` (change of variables, sampling, the logit map for dequantized da
 
 from __future__ import annotations
 
+from generative.family import Family
 from generative.models.flows.base import Flow
 from generative.models.flows.maf import MAF, MAFConfig
 from generative.models.flows.nsf import NSF, NSFConfig
 from generative.models.flows.realnvp import RealNVP, RealNVPConfig
 
 __all__ = [
+    "FAMILIES",
     "MAF",
-    "MODELS",
     "NSF",
     "Flow",
     "MAFConfig",
@@ -23,8 +24,9 @@ __all__ = [
     "RealNVPConfig",
 ]
 
-MODELS = {
-    "realnvp": (RealNVPConfig, RealNVP),
-    "maf": (MAFConfig, MAF),
-    "nsf": (NSFConfig, NSF),
+KINDS = ("continuous", "dequantized")
+FAMILIES = {
+    "realnvp": Family(RealNVPConfig, RealNVP, KINDS, "gradient", "exact", "flow"),
+    "maf": Family(MAFConfig, MAF, KINDS, "gradient", "exact", "flow"),
+    "nsf": Family(NSFConfig, NSF, KINDS, "gradient", "exact", "flow"),
 }

@@ -21,6 +21,7 @@ import math
 
 import torch
 from torch import Tensor, nn
+from torch.distributions import Normal
 
 from generative.base import GenerativeModel
 from generative.data import DataInfo
@@ -119,10 +120,13 @@ class Flow(GenerativeModel):
     def log_prob(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         """(B,) exact log-density in nats: log N(f(x); 0, I) + log|det df/dx|."""
         z, log_det = self.to_base(x)
-        log_base = -0.5 * (z**2).sum(-1) - 0.5 * z.shape[1] * math.log(2 * math.pi)
+        base = Normal(z.new_zeros(()), z.new_ones(()), validate_args=False)  # N(0, I)
+        log_base = base.log_prob(z).sum(-1)
         return log_base + log_det
 
-    def loss(self, x: Tensor, y: Tensor | None = None, group: str = "model") -> dict[str, Tensor]:
+    def loss(
+        self, x: Tensor, y: Tensor | None = None, group: str = "model", *, step: int | None = None
+    ) -> dict[str, Tensor]:
         """Maximum likelihood: loss = -mean log p(x) in nats per example.
 
         Diagnostics: "bits_per_dim" for dequantized data with K levels,

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from generative.models.flows import spline
-from generative.models.layers import ACTIVATIONS, mlp
+from generative.models.layers import ACTIVATIONS, check_activation, mlp
 
 
 def soft_clamp(s: Tensor, bound: float) -> Tensor:
@@ -207,6 +207,7 @@ class MADE(nn.Module):
         self, order: Tensor, hidden: tuple[int, ...], activation: str, outputs: int = 2
     ) -> None:
         super().__init__()
+        check_activation(activation)
         D = len(order)
         degrees = [order + 1]  # (D,) input degrees in 1..D
         layers: list[nn.Module] = []

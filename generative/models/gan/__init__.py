@@ -1,5 +1,6 @@
 """Generative adversarial networks: GAN, GAN + R1, SNGAN + R1, WGAN-GP, PacGAN (see `models`)."""
 
+from generative.family import Family
 from generative.models.gan.models import (
     GAN,
     GANR1,
@@ -16,7 +17,7 @@ from generative.models.gan.models import (
 __all__ = [
     "GAN",
     "GANR1",
-    "MODELS",
+    "FAMILIES",
     "SNGANR1",
     "WGANGP",
     "GANConfig",
@@ -27,10 +28,11 @@ __all__ = [
     "WGANGPConfig",
 ]
 
-MODELS = {
-    "gan": (GANConfig, GAN),
-    "gan_r1": (GANR1Config, GANR1),
-    "wgan_gp": (WGANGPConfig, WGANGP),
-    "sngan_r1": (SNGANR1Config, SNGANR1),
-    "pacgan": (PacGANConfig, PacGAN),
+KINDS = ("continuous", "dequantized")
+FAMILIES = {
+    "gan": Family(GANConfig, GAN, KINDS, "gradient", "none", "gan"),
+    "gan_r1": Family(GANR1Config, GANR1, KINDS, "gradient", "none", "gan"),
+    "wgan_gp": Family(WGANGPConfig, WGANGP, KINDS, "gradient", "none", "gan"),
+    "sngan_r1": Family(SNGANR1Config, SNGANR1, KINDS, "gradient", "none", "gan"),
+    "pacgan": Family(PacGANConfig, PacGAN, KINDS, "gradient", "none", "gan"),
 }

@@ -177,7 +177,7 @@ class GAN(GenerativeModel):
             "generator": list(self.generator.parameters()),
         }
 
-    def group_steps(self) -> dict[str, int]:
+    def group_steps(self, step: int) -> dict[str, int]:
         return {"discriminator": self.cfg.critic_steps, "generator": 1}
 
     def optimizer_options(self) -> dict[str, dict]:
@@ -188,7 +188,12 @@ class GAN(GenerativeModel):
         }
 
     def loss(
-        self, x: Tensor, y: Tensor | None = None, group: str = "generator"
+        self,
+        x: Tensor,
+        y: Tensor | None = None,
+        group: str = "generator",
+        *,
+        step: int | None = None,
     ) -> dict[str, Tensor]:
         """The loss of player `group` on a batch, plus diagnostics.
 

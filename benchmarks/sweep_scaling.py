@@ -3,7 +3,7 @@
 Run `python -m benchmarks.sweep_scaling [--trials 8] [--workers 2] [--steps 20000]`.
 
 Peer (measured in the same run): the trials run sequentially in this process, each an ordinary
-`runner.train_run` in its own run directory (training, evaluations, checkpoints, per-run
+its kind's `run` in its own run directory (training, evaluations, checkpoints, per-run
 report), with one torch thread. Ours: `emergent sweep`'s path, `sweep.execute` on a local Ray
 started for it with `--workers` CPUs and one CPU per trial, so `--workers` trials run at once;
 its wall time includes starting Ray, Tune's scheduling and the sweep report. The trials are
@@ -31,8 +31,10 @@ from pathlib import Path
 import torch
 
 from benchmarks.env_speed import git_sha
-from emergent import runner, sweep, sweep_config
+from emergent import kinds
 from emergent.logger import read_rows
+from emergent.sweep import config as sweep_config
+from emergent.sweep import run as sweep
 
 RESULTS = Path(__file__).parent / "results" / "sweep_scaling.json"
 
@@ -73,7 +75,7 @@ def sequential(config: sweep_config.SweepConfig, root: Path) -> tuple[float, lis
     for trial in config.trials:
         path = sweep_config.trial_dir(sweep_dir, trial.name)
         begin = time.perf_counter()
-        runner.train_run(trial.config, path, resume=False, quiet=True)
+        kinds.kind_of(trial.config).run(trial.config, path, resume=False, quiet=True)
         per_trial.append(time.perf_counter() - begin)
     return time.perf_counter() - start, per_trial, sweep_dir
 

@@ -4,7 +4,7 @@
 emergent run CONFIG [key=value ...] [--runs-dir DIR]
 emergent run [CONFIG] --resume RUN_DIR
 emergent sweep CONFIG [key=value ...] [--address ADDR] [--max-concurrent K]
-emergent sweep --resume SWEEP_DIR [--address ADDR]
+emergent sweep --resume SWEEP_DIR|RUN_DIR [--address ADDR]
 emergent report RUN_DIR|SWEEP_DIR
 emergent list
 ```
@@ -14,11 +14,10 @@ Mistakes in the input print one line and exit with status 2; an interrupted run 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 
-from emergent.errors import UserError
+from emergent.errors import Interrupted, UserError
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 
@@ -47,10 +46,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    sweep = sub.add_parser("sweep", help="run a config's trials on Ray Tune, aggregate seeds")
-    sweep.add_argument("config", nargs="?", help="YAML with a sweep: section")
+    sweep = sub.add_parser(
+        "sweep",
+        help="a sweep: section's settings x seeds, or an experiment's own trials (a zoo's "
+        "cells), as parallel Ray Tune trials",
+    )
+    sweep.add_argument("config", nargs="?", help="experiment YAML, with or without a sweep:")
     sweep.add_argument("overrides", nargs="*", help="key=value overrides, e.g. sweep.seeds=3")
-    sweep.add_argument("--resume", metavar="SWEEP_DIR", help="continue an interrupted sweep")
+    sweep.add_argument(
+        "--resume", metavar="DIR", help="continue an interrupted sweep or parallel run"
+    )
     sweep.add_argument(
         "--address", help="Ray cluster to use (auto, HOST:6379); default: start a local Ray"
     )
@@ -83,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from emergent import config, rundir, runner, sweep_config
+    from emergent import kinds, rundir
+    from emergent.sweep import config as sweep_config
 
     if args.config and "=" in args.config and not args.config.endswith((".yaml", ".yml")):
         args.overrides.insert(0, args.config)  # `emergent run --resume DIR key=value`
@@ -95,15 +101,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         if args.resume:
             if args.config or args.overrides:
-                check_same_config(args, rundir.read_config(Path(args.resume))[0])
-            run_dir = runner.resume(args.resume, quiet=args.quiet)
+                check_same_config(args, rundir.read_config(Path(args.resume)))
+            run_dir = kinds.resume(args.resume, quiet=args.quiet)
         else:
             if not args.config:
                 raise UserError("run needs a CONFIG file (see `emergent list`) or --resume RUN_DIR")
-            cfg = config.load(args.config, args.overrides)
-            raw = config.to_dict(cfg)
-            run_dir = runner.start(cfg, raw, args.runs_dir, quiet=args.quiet)
-    except runner.Interrupted as stop:
+            cfg = kinds.load(args.config, args.overrides)
+            run_dir = kinds.start(cfg, args.runs_dir, quiet=args.quiet)
+    except Interrupted as stop:
         print(
             "emergent: interrupted; checkpoint saved. "
             f"Resume with: emergent run --resume {stop.run_dir}",
@@ -119,11 +124,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def check_same_config(args: argparse.Namespace, saved: dict) -> None:
     """With --resume, a CONFIG (and overrides) may be repeated but must match the run's."""
-    from emergent import config
+    from emergent import kinds
 
     if not args.config:
         raise UserError("--resume takes the run's own config; overrides need the CONFIG file too")
-    wanted = _flatten(config.to_dict(config.load(args.config, args.overrides)))
+    wanted = _flatten(kinds.to_dict(kinds.load(args.config, args.overrides)))
     have = _flatten(saved)
     differ = sorted(k for k in wanted.keys() | have.keys() if wanted.get(k) != have.get(k))
     if differ:
@@ -144,7 +149,9 @@ def _flatten(tree: dict, prefix: str = "") -> dict:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from emergent import sweep, sweep_config
+    from emergent import kinds
+    from emergent.sweep import config as sweep_config
+    from emergent.sweep import run as sweep
 
     if args.config and "=" in args.config and not args.config.endswith((".yaml", ".yml")):
         args.overrides.insert(0, args.config)
@@ -152,48 +159,67 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.max_concurrent is not None and args.max_concurrent < 1:
         raise UserError(f"--max-concurrent {args.max_concurrent}; must be at least 1")
     if args.resume:
-        if args.config or args.overrides or args.max_concurrent:
-            raise UserError("--resume takes only the sweep directory (and --address)")
-        outcome = sweep.resume(args.resume, args.address, quiet=args.quiet)
-    else:
-        if not args.config:
-            raise UserError("sweep needs a CONFIG with a sweep: section or --resume SWEEP_DIR")
+        if args.config or args.overrides:
+            raise UserError("--resume takes only the directory (and --address, --max-concurrent)")
+        if sweep_config.is_sweep_dir(args.resume):
+            if args.max_concurrent:
+                raise UserError("--resume of a sweep takes its own max_concurrent; drop it")
+            outcome = sweep.resume(args.resume, args.address, quiet=args.quiet)
+        else:
+            outcome = sweep.run_parallel(
+                args.resume, args.address, args.max_concurrent, quiet=args.quiet
+            )
+    elif not args.config:
+        raise UserError("sweep needs a CONFIG (see `emergent list`) or --resume DIR")
+    elif sweep_config.is_sweep_file(args.config):
         cfg = sweep_config.load(args.config, args.overrides)
         outcome = sweep.start(cfg, args.runs_dir, args.address, args.max_concurrent, args.quiet)
+    else:  # an experiment's own trials (a zoo's cells, a grid's points) in parallel
+        cfg = kinds.load(args.config, args.overrides)
+        outcome = sweep.start_parallel(
+            cfg, args.runs_dir, args.address, args.max_concurrent, args.quiet
+        )
     status, message = outcome.summary()
     print(message, file=sys.stderr if status else sys.stdout)
     return status
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from emergent import report, sweep_config, sweep_report
+    from emergent import kinds
+    from emergent.sweep import config as sweep_config
+    from emergent.sweep import report as sweep_report
 
     if sweep_config.is_sweep_dir(args.run_dir):
         print(f"report: {sweep_report.build(Path(args.run_dir))}")
         return 0
-    print(f"report: {report.build(Path(args.run_dir))}")
+    print(f"report: {kinds.report(Path(args.run_dir))}")
     return 0
-
-
-def _first_line(doc: str | None) -> str:
-    lines = (doc or "").strip().splitlines()
-    return lines[0] if lines else ""
 
 
 def cmd_list() -> int:
     import agents
     import envs
+    from emergent import kinds
+    from emergent.sweep.config import is_sweep_file
+    from generative import registry
 
-    print("environments:")
-    for name in sorted(envs.ENVS):
-        package = importlib.import_module(envs.ENVS[name].__module__.rsplit(".", 1)[0])
-        print(f"  {name:<16} {_first_line(package.__doc__)}")
-    print("agents:")
-    for kind in sorted(agents.AGENTS):
-        module = importlib.import_module(agents.AGENTS[kind].__module__)
-        print(f"  {kind:<16} {_first_line(module.__doc__)}")
-    from emergent.sweep_config import is_sweep_file
-
+    print("experiment kinds (kind: in a config):")
+    for name, kind in kinds.KINDS.items():
+        print(f"  {name:<16} {kind.summary}")
+    print("worlds (env.name):")
+    for name in sorted(envs.WORLDS):
+        print(f"  {name:<16} {envs.WORLDS[name].doc}")
+    print("learners (agent.kind):")
+    for name in sorted(agents.LEARNERS):
+        print(f"  {name:<16} {agents.LEARNERS[name].doc}")
+    print("generative families (model.name):")
+    for name in sorted(registry.FAMILIES):
+        family = registry.FAMILIES[name]
+        likelihood = {"exact": "exact likelihood", "bound": "likelihood bound"}
+        traits = [family.group, likelihood.get(family.likelihood, "no likelihood")]
+        if family.fit == "closed_form":
+            traits.append("closed-form fit")
+        print(f"  {name:<16} {', '.join(traits)}; models {', '.join(family.data_kinds)} data")
     paths = sorted(EXPERIMENTS.glob("*.yaml"))
     width = max((len(str(p.relative_to(EXPERIMENTS.parent))) for p in paths), default=0) + 1
     for title, chosen in (

@@ -1,15 +1,14 @@
-"""Figures of the generative experiments: samples, loss curves, learning curves."""
+"""Figures of the generative experiments: samples beside the data, loss and learning curves."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import PercentFormatter
 
-from emergent.plots import plt  # Agg backend and the house style
-
-PALETTE = ("#1f5fa8", "#d1495b", "#2e933c", "#edae49", "#6c4f9c", "#00798c", "#8d6a9f", "#30638e")
+from emergent.plotstyle import PALETTE
 
 
 def tile(images: np.ndarray, cols: int) -> np.ndarray:
@@ -109,3 +108,30 @@ def learning_curves(panels: list[dict], path: Path, title: str) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def images(x: np.ndarray, kind: str) -> np.ndarray:
+    """Digit samples of either view as (N, 8, 8) in [0, 1] (levels / 16), unrounded."""
+    x = np.asarray(x, dtype=float).reshape(-1, 8, 8)
+    unit = x / 16.0 if kind == "categorical" else x * 17.0 / 16.0
+    return np.clip(unit, 0.0, 1.0)
+
+
+def sample_figure(
+    data, panels: dict[str, tuple[np.ndarray, str]], path: Path, title: str, n: int = 64
+) -> None:
+    """The data beside each model's samples: scatter plots for 2-D data, image grids for digits.
+
+    `panels` maps a label to (samples, the data kind they are in).
+    """
+    real = np.concatenate([data.train.numpy(), data.test.numpy()])
+    if data.info.shape == (2,):
+        rng = np.random.default_rng(0)
+        show = {"data": real[rng.permutation(len(real))[:2000]]}
+        show.update({k: np.asarray(v)[:2000].reshape(-1, 2) for k, (v, _) in panels.items()})
+        point_panels(show, path, title)
+    else:
+        show = {"real": images(data.test.numpy()[:n], data.info.kind)}
+        for label, (value, kind) in panels.items():
+            show[label] = images(np.asarray(value)[:n], kind)
+        image_panels(show, path, title)

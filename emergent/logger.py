@@ -68,3 +68,12 @@ class MetricsLogger:
         self._tb.flush()
         self._tb.close()
         self._file.close()
+
+
+def numeric(row: dict[str, Any]) -> dict[str, float]:
+    """The row's numbers (booleans, strings and missing values left out)."""
+    return {
+        key: float(value)
+        for key, value in row.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }

@@ -15,22 +15,22 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from emergent import config as config_mod
 from emergent.errors import UserError
 
 CHECKPOINT = re.compile(r"step_(\d+)\.pt$")
 
 
-def create(runs_dir: str | Path, cfg: config_mod.ExperimentConfig) -> Path:
-    """A new, empty run directory holding the resolved config."""
-    run_dir = new_dir(Path(runs_dir) / cfg.name)
-    write_config(run_dir, cfg)
+def create(runs_dir: str | Path, name: str, config: dict) -> Path:
+    """A new, empty run directory runs_dir/name/<timestamp> holding the resolved config."""
+    run_dir = new_dir(Path(runs_dir) / name)
+    write_config(run_dir, config)
     return run_dir
 
 
@@ -45,21 +45,19 @@ def new_dir(base: Path) -> Path:
     return path
 
 
-def write_config(run_dir: Path, cfg: config_mod.ExperimentConfig) -> None:
-    write_text_atomic(
-        run_dir / "config.yaml", yaml.safe_dump(config_mod.to_dict(cfg), sort_keys=False)
-    )
+def write_config(run_dir: Path, config: dict) -> None:
+    """config.yaml: the resolved config as plain data (a kind's `to_dict`)."""
+    write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
 
 
-def read_config(run_dir: Path) -> tuple[dict, config_mod.ExperimentConfig]:
-    """The raw and validated config of an existing run directory."""
+def read_config(run_dir: Path) -> dict:
+    """The raw config.yaml of an existing run directory (validated by its kind's `parse`)."""
     path = run_dir / "config.yaml"
     if not run_dir.is_dir():
         raise UserError(f"run directory {str(run_dir)!r} not found")
     if not path.is_file():
         raise UserError(f"{str(run_dir)!r} is not a run directory (no config.yaml in it)")
-    raw = yaml.safe_load(path.read_text())
-    return raw, config_mod.parse(raw)
+    return yaml.safe_load(path.read_text())
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -99,3 +97,24 @@ def checkpoint_path(run_dir: Path, step: int) -> Path:
 def prune_checkpoints(run_dir: Path, keep: int = 2) -> None:
     for _, path in checkpoints(run_dir)[:-keep]:
         path.unlink(missing_ok=True)
+
+
+KEPT_ON_RESTART = ("config.yaml", "attempts.jsonl")
+"""What a run directory restarted from scratch keeps: its config and the record of attempts."""
+
+
+def clear(run_dir: Path) -> None:
+    """Empty a run directory for a fresh start, keeping `KEPT_ON_RESTART` (created if missing)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for item in run_dir.iterdir():
+        if item.name in KEPT_ON_RESTART:
+            continue
+        if item.is_dir():
+            shutil.rmtree(item)
+        else:
+            item.unlink()
+
+
+def has_progress(run_dir: Path) -> bool:
+    """Whether a run directory holds work to continue from: a checkpoint or a finished result."""
+    return any(run_dir.rglob("*.pt")) or any(run_dir.rglob("result.json"))

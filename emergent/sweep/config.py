@@ -23,9 +23,7 @@ trials, and every trial's config is built and validated by `emergent.config` bef
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,8 +32,9 @@ from typing import Any
 import numpy as np
 import yaml
 
-from emergent import config
+from emergent import config, kinds
 from emergent.errors import UserError
+from emergent.sweep import grid
 
 SECTION_KEYS = (
     "grid",
@@ -47,7 +46,8 @@ SECTION_KEYS = (
     "max_failures",
 )
 DISTRIBUTIONS = ("uniform", "loguniform", "choice")
-SWEPT_SECTIONS = ("env", "agent", "train")
+FIXED_KEYS = ("name", "kind", "seed")
+"""Top-level keys a sweep cannot vary (seeds are swept by `sweep.seeds`)."""
 SWEEP_FILE = "sweep.yaml"  # in a sweep directory: the resolved sweep config
 SAMPLE_DIGITS = 4  # sampled floats are rounded to 4 significant digits, so names are exact
 
@@ -125,7 +125,7 @@ class SweepSection:
 
 
 @dataclass(frozen=True)
-class Trial:
+class TrialSpec:
     """One run of the sweep: a setting and a seed."""
 
     name: str
@@ -135,7 +135,8 @@ class Trial:
     values: dict[str, Any]
     """Swept key -> this trial's value (grid and sampled keys, not the seed)."""
     seed: int
-    config: config.ExperimentConfig
+    config: Any
+    """The trial's validated experiment config."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ class SweepConfig:
     base: dict
     """The resolved experiment config without `sweep` (YAML-ready)."""
     section: SweepSection
-    trials: tuple[Trial, ...]
+    trials: tuple[TrialSpec, ...]
 
     @property
     def name(self) -> str:
@@ -202,25 +203,24 @@ def parse(raw: dict) -> SweepConfig:
     """Validate a raw sweep config (YAML already read) and build every trial's config."""
     raw = dict(raw)
     section_raw = config.section(raw.pop("sweep"), "sweep")
-    if raw.get("kind", "rl") != "rl":
-        raise UserError(f"sweep: kind {raw['kind']!r} cannot be swept; only RL experiments can")
     if raw.get("grid"):
         raise UserError("grid: a sweep config takes its grid in sweep.grid (any number of keys)")
     raw.pop("grid", None)
-    base_cfg = config.parse_rl(raw)
-    base = config.to_dict(base_cfg)
-    section = parse_section(section_raw, base_cfg.seed)
-    check_resources(section.resources, base_cfg.train.device)
+    base_cfg = kinds.parse(raw)
+    base = kinds.to_dict(base_cfg)
+    section = parse_section(section_raw, base)
+    check_resources(section.resources, base.get("train", {}).get("device", "cpu"))
     return SweepConfig(base=base, section=section, trials=tuple(build_trials(base, section)))
 
 
-def parse_section(raw: dict, base_seed: int) -> SweepSection:
+def parse_section(raw: dict, base: dict) -> SweepSection:
+    """Validate the `sweep:` section against the resolved experiment config `base`."""
     config.check_keys(raw, SECTION_KEYS, "sweep")
-    grid = parse_grid(flatten(config.section(raw.get("grid"), "sweep.grid")))
+    grid = parse_grid(flatten(config.section(raw.get("grid"), "sweep.grid")), base)
     sample = {}
     samples = flatten(config.section(raw.get("sample"), "sweep.sample"), _is_distribution)
     for key, spec in samples.items():
-        check_swept_key(key, "sweep.sample")
+        check_swept_key(key, "sweep.sample", base)
         sample[key] = parse_distribution(spec, f"sweep.sample.{key}")
     both = sorted(grid.keys() & sample.keys())
     if both:
@@ -241,7 +241,7 @@ def parse_section(raw: dict, base_seed: int) -> SweepSection:
     if max_failures < 0:
         raise UserError(f"config: sweep.max_failures={max_failures}; must be >= 0")
     return SweepSection(
-        seeds=parse_seeds(raw.get("seeds", 1), base_seed),
+        seeds=parse_seeds(raw.get("seeds", 1), base["seed"]),
         grid=grid,
         sample=sample,
         num_samples=num_samples,
@@ -269,17 +269,23 @@ def _is_distribution(value: dict) -> bool:
     return len(value) == 1 and next(iter(value)) in DISTRIBUTIONS
 
 
-def check_swept_key(key: str, where: str) -> None:
+def check_swept_key(key: str, where: str, base: dict) -> None:
+    """A swept key names a key of the experiment's config (its value is checked per trial)."""
+    top = key.split(".")[0]
     if key == "seed":
         raise UserError(f"{where}.seed: seeds are swept by sweep.seeds (a count or a list)")
-    if key.split(".")[0] not in SWEPT_SECTIONS or "." not in key:
-        raise UserError(f"{where}.{key}: can only vary env.*, agent.* or train.* keys")
+    if top in FIXED_KEYS or top not in base:
+        allowed = [k for k in base if k not in FIXED_KEYS]
+        raise UserError(
+            f"{where}.{key}: can only vary keys of the experiment's config "
+            f"({', '.join(f'{k}.*' if isinstance(base[k], dict) else k for k in allowed)})"
+        )
 
 
-def parse_grid(raw: dict) -> dict[str, tuple]:
+def parse_grid(raw: dict, base: dict) -> dict[str, tuple]:
     grid = {}
     for key, values in raw.items():
-        check_swept_key(key, "sweep.grid")
+        check_swept_key(key, "sweep.grid", base)
         if not isinstance(values, list) or not values:
             raise UserError(f"sweep.grid.{key}: expected a non-empty list of values")
         if len({yaml.safe_dump(v) for v in values}) != len(values):
@@ -335,41 +341,24 @@ def check_resources(resources: Resources, device: str) -> None:
         )
 
 
-def text(value: Any) -> str:
-    """A value as it appears in a trial's name (YAML flow style: 0.5, true, [32, 32])."""
-    return yaml.safe_dump(value, default_flow_style=True, width=1000).splitlines()[0]
-
-
-def build_trials(base: dict, section: SweepSection) -> list[Trial]:
-    """Every trial (grid point x sample x seed), each config validated by `emergent.config`."""
+def build_trials(base: dict, section: SweepSection) -> list[TrialSpec]:
+    """Every trial (grid point x sample x seed), each config validated by its kind."""
     rng = np.random.default_rng([base["seed"], 2021])  # draws depend only on the config
     samples = [
         {key: dist.draw(rng) for key, dist in section.sample.items()}
         for _ in range(section.num_samples if section.sample else 1)
     ]
-    points = [dict(zip(section.grid, combo, strict=True)) for combo in _product(section.grid)]
     trials = []
-    for point in points:
+    for point in grid.points(section.grid):
         for drawn in samples:
             values = {**point, **drawn}
-            setting = ",".join(f"{k}={text(v)}" for k, v in values.items())
+            setting = grid.name(values)
             for seed in section.seeds:
                 name = (f"{setting},seed={seed}" if setting else f"seed={seed}").replace("/", "_")
-                raw = copy.deepcopy(base)
-                raw["seed"] = seed
-                for key, value in values.items():
-                    *sections, leaf = key.split(".")
-                    node = raw
-                    for part in sections:
-                        node = node.setdefault(part, {})
-                    node[leaf] = copy.deepcopy(value)
+                raw = grid.with_values({**base, "seed": seed}, values)
                 try:
-                    cfg = config.parse_rl(raw)
+                    cfg = kinds.parse(raw)
                 except UserError as err:
                     raise UserError(f"sweep trial {name}: {err}") from None
-                trials.append(Trial(name, setting or "seed", values, seed, cfg))
+                trials.append(TrialSpec(name, setting or "seed", values, seed, cfg))
     return trials
-
-
-def _product(grid: dict[str, tuple]) -> list[tuple]:
-    return list(itertools.product(*grid.values())) if grid else [()]

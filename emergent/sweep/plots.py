@@ -1,4 +1,4 @@
-"""Figures of a sweep: aggregates across seeds with their confidence intervals (matplotlib, Agg).
+"""Figures of a sweep: aggregates across seeds with their confidence intervals .
 
 Each function takes one entry per setting (a label, a colour and its bootstrap estimates from
 `emergent.metrics.aggregate`) and writes one PNG. Styles follow rliable's plots (Agarwal et al.
@@ -10,15 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.ticker import EngFormatter, NullLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.ticker import EngFormatter, NullLocator  # noqa: E402
-
-from emergent.metrics.aggregate import BootstrapCI, SeedSummary  # noqa: E402
-from emergent.plots import LEARNED, RANDOM  # noqa: E402 - also sets the shared style
+from emergent.metrics.aggregate import BootstrapCI, SeedSummary
+from emergent.plotstyle import LEARNED, RANDOM
 
 
 def colours(n: int) -> list:

@@ -20,20 +20,26 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from emergent import rundir, sweep_config, sweep_plots, worlds
+from emergent import kinds, plotstyle, rundir, worlds
 from emergent.errors import UserError
+from emergent.kinds.record import Kind
 from emergent.logger import read_rows
 from emergent.metrics import aggregate
+from emergent.sweep import config as sweep_config
+from emergent.sweep import plots as sweep_plots
 
-SCORE = "return"
 REPS = 2000  # bootstrap replicates (rliable uses 2,000 for bands)
 CONFIDENCE = 0.95
 PROFILE_POINTS = 60
 
 
+LABELS = {"return": "Mean return per agent"}
+
+
 @dataclass
 class Setting:
-    """The finished seeds of one setting: final learned and random rows, evaluation curves."""
+    """The finished seeds of one setting: each seed's final results (its kind's `results`) and,
+    for RL, its random-play baseline and evaluation curve."""
 
     name: str
     values: dict[str, Any]
@@ -48,7 +54,26 @@ class Setting:
         return np.array([np.nan if v is None else v for v in found], dtype=float)
 
 
-def collect(sweep_dir: Path, sweep: sweep_config.SweepConfig) -> tuple[list[Setting], list[dict]]:
+@dataclass(frozen=True)
+class Aggregates:
+    """What the report says of the finished settings: each metric across seeds."""
+
+    kind: Kind
+    score: str
+    """The headline metric (the kind's `metric`: the final return for RL)."""
+    world: worlds.WorldAnalysis
+    done: list[Setting]
+    summaries: dict[str, list[aggregate.SeedSummary]]
+    """Metric -> one summary per finished setting."""
+    random: dict[str, list[float]]
+    """Metric -> random play's mean per finished setting (NaN where there is none)."""
+    x: np.ndarray
+    xlabel: str
+
+
+def collect(
+    sweep_dir: Path, sweep: sweep_config.SweepConfig, kind: Kind
+) -> tuple[list[Setting], list[dict]]:
     """Per-setting results of the finished trials, and one status row per trial."""
     settings = {
         name: Setting(name, next(t.values for t in sweep.trials if t.setting == name))
@@ -61,19 +86,19 @@ def collect(sweep_dir: Path, sweep: sweep_config.SweepConfig) -> tuple[list[Sett
         attempts = read_rows(path / "attempts.jsonl")
         status = rundir.read_state(path).get("status") or trial_status(sweep_dir, trial, attempts)
         learned, random = worlds.eval_rows(rows, "learned"), worlds.eval_rows(rows, "random")
-        trials.append(
-            {"trial": trial, "status": status, "attempts": attempts, "final": learned[-1:]}
-        )
-        if status == "done" and learned and random:
+        results = kind.results(path) if path.is_dir() else {}
+        trials.append({"trial": trial, "status": status, "attempts": attempts, "final": [results]})
+        if status == "done" and kind.metric in results:
             setting = settings[trial.setting]
             setting.seeds.append(trial.seed)
-            setting.final.append(learned[-1])
-            setting.random.append(random[-1])
-            setting.curves.append(learned)
+            setting.final.append(results)
+            setting.random.append(random[-1] if random else {})
+            if learned:
+                setting.curves.append(learned)
     return list(settings.values()), trials
 
 
-def trial_status(sweep_dir: Path, trial: sweep_config.Trial, attempts: list[dict]) -> str:
+def trial_status(sweep_dir: Path, trial: sweep_config.TrialSpec, attempts: list[dict]) -> str:
     """Status of a trial that has not written state.json: failed (Tune kept its error), started
     (it ran before its first checkpoint), or not started."""
     if (sweep_dir / "tune" / trial.name / "error.txt").is_file():
@@ -83,15 +108,22 @@ def trial_status(sweep_dir: Path, trial: sweep_config.Trial, attempts: list[dict
 
 def build(sweep_dir: str | Path) -> Path:
     """Write report.md, plots/ and aggregate.json of a sweep; return the report's path."""
-    sweep_dir = Path(sweep_dir)
+    with plotstyle.styled():
+        return _build(Path(sweep_dir))
+
+
+def _build(sweep_dir: Path) -> Path:
     sweep = sweep_config.read_dir(sweep_dir)
-    settings, trials = collect(sweep_dir, sweep)
+    kind = kinds.kind_named(sweep.base.get("kind", kinds.DEFAULT))
+    settings, trials = collect(sweep_dir, sweep, kind)
     done = [s for s in settings if s.final]
     if not done:
         raise UserError(f"{sweep_dir}: no trial has finished yet; resume the sweep first")
-    world = worlds.analysis(sweep.base["env"]["name"])
-    metrics = (SCORE, *world.metrics)
-    labels = {SCORE: "Mean return per agent", **world.labels}
+    score = kind.metric
+    env = sweep.base.get("env", {}).get("name")
+    world = worlds.analysis(env) if env else worlds.PLAIN
+    metrics = (score, *world.metrics)
+    labels = {score: LABELS.get(score, score), **world.labels}
     summaries = {
         m: aggregate.summarize_across_seeds(
             {s.name: s.values_of(m) for s in done}, REPS, CONFIDENCE, rng=0
@@ -104,17 +136,18 @@ def build(sweep_dir: str | Path) -> Path:
     plot_dir.mkdir(exist_ok=True)
     names = [s.name for s in done]
     seeds = f"{len(sweep.section.seeds)} seeds, 95% CI"
+    final = "final evaluation return" if score == "return" else f"final {score}"
     sweep_plots.interval_estimates(
         names,
-        summaries[SCORE],
+        summaries[score],
         plot_dir / "final_return.png",
-        f"{sweep.name}: final return across seeds ({seeds})",
-        "final evaluation return",
+        f"{sweep.name}: {final} across seeds ({seeds})",
+        final,
     )
-    scores = np.concatenate([s.values_of(SCORE) for s in done])
+    scores = np.concatenate([s.values_of(score) for s in done])
     taus = np.linspace(scores.min() - 1e-9, scores.max(), PROFILE_POINTS)
     profiles = [
-        aggregate.performance_profile(s.values_of(SCORE), taus, REPS, CONFIDENCE, rng=0)
+        aggregate.performance_profile(s.values_of(score), taus, REPS, CONFIDENCE, rng=0)
         for s in done
     ]
     sweep_plots.performance_profiles(
@@ -123,17 +156,18 @@ def build(sweep_dir: str | Path) -> Path:
         names,
         plot_dir / "profile.png",
         f"{sweep.name}: performance profiles ({seeds})",
-        "final evaluation return τ",
+        f"{final} τ",
     )
-    curves = [learning_curve(s) for s in done]
-    sweep_plots.learning_curves(
-        curves,
-        random[SCORE],
-        names,
-        plot_dir / "learning_curves.png",
-        f"{sweep.name}: IQM of the evaluation return ({seeds})",
-        labels[SCORE],
-    )
+    curves = [learning_curve(s, score) for s in done]
+    if any(c is not None for c in curves):
+        sweep_plots.learning_curves(
+            curves,
+            random[score],
+            names,
+            plot_dir / "learning_curves.png",
+            f"{sweep.name}: IQM of the evaluation return ({seeds})",
+            labels[score],
+        )
     sweep_plots.against_parameter(
         x,
         ticks,
@@ -144,8 +178,9 @@ def build(sweep_dir: str | Path) -> Path:
         plot_dir / "against_parameter.png",
         f"{sweep.name}: final evaluation against {xlabel} (mean of seeds, 95% CI)",
     )
-    write_aggregate(sweep_dir / "aggregate.json", sweep, done, summaries, random)
-    text = render(sweep_dir, sweep, world, trials, done, summaries, random, x, xlabel)
+    found = Aggregates(kind, score, world, done, summaries, random, x, xlabel)
+    write_aggregate(sweep_dir / "aggregate.json", sweep, found)
+    text = render(sweep_dir, sweep, trials, found)
     path = sweep_dir / "report.md"
     rundir.write_text_atomic(path, text)
     return path
@@ -167,26 +202,24 @@ def positions(settings: list[Setting], keys: tuple[str, ...]) -> tuple[np.ndarra
     return np.arange(len(settings), dtype=float), [s.name for s in settings], label
 
 
-def learning_curve(setting: Setting) -> tuple[np.ndarray, aggregate.BootstrapCI] | None:
-    """IQM across seeds of the learned evaluation return at the steps every seed evaluated."""
+def learning_curve(setting: Setting, score: str) -> tuple[np.ndarray, aggregate.BootstrapCI] | None:
+    """IQM across seeds of the learned evaluation return at the steps every seed evaluated
+    (None for a kind without evaluation curves)."""
+    if not setting.curves or len(setting.curves) != len(setting.final):
+        return None
     steps = sorted(set.intersection(*({row["step"] for row in c} for c in setting.curves)))
     if not steps:
         return None
     table = np.array(
-        [[{r["step"]: r[SCORE] for r in c}[step] for step in steps] for c in setting.curves],
+        [[{r["step"]: r[score] for r in c}[step] for step in steps] for c in setting.curves],
         dtype=float,
     )  # (N, T)
     return np.array(steps), aggregate.aggregate_curves(table, "iqm", REPS, CONFIDENCE, rng=0)
 
 
-def write_aggregate(
-    path: Path,
-    sweep: sweep_config.SweepConfig,
-    done: list[Setting],
-    summaries: dict[str, list[aggregate.SeedSummary]],
-    random: dict[str, list[float]],
-) -> None:
+def write_aggregate(path: Path, sweep: sweep_config.SweepConfig, found: Aggregates) -> None:
     """The numbers behind the report, one entry per finished setting (NaN written as null)."""
+    done, summaries, random = found.done, found.summaries, found.random
 
     def clean(value: Any) -> Any:
         return None if isinstance(value, float) and not math.isfinite(value) else value
@@ -206,7 +239,7 @@ def write_aggregate(
             }
         )
     data = {
-        "score": SCORE,
+        "score": found.score,
         "confidence": CONFIDENCE,
         "bootstrap_reps": REPS,
         "swept": list(sweep.section.swept_keys),
@@ -223,55 +256,50 @@ def _ci(row: aggregate.SeedSummary, which: str = "mean") -> str:
 
 
 def render(
-    sweep_dir: Path,
-    sweep: sweep_config.SweepConfig,
-    world: worlds.WorldAnalysis,
-    trials: list[dict],
-    done: list[Setting],
-    summaries: dict[str, list[aggregate.SeedSummary]],
-    random: dict[str, list[float]],
-    x: np.ndarray,
-    xlabel: str,
+    sweep_dir: Path, sweep: sweep_config.SweepConfig, trials: list[dict], found: Aggregates
 ) -> str:
     finished = sum(t["status"] == "done" for t in trials)
     nodes = {a["node_id"] for t in trials for a in t["attempts"]}
     restarts = sum(max(len(t["attempts"]) - 1, 0) for t in trials)
-    base = sweep.base
+    base, score, world, done = sweep.base, found.score, found.world, found.done
+    summaries, random = found.summaries, found.random
+    rl = "env" in base and "agent" in base
+    what = f"{base['env']['name']} with {base['agent']['kind']}" if rl else found.kind.summary
+    budget = f" · {base['train']['steps']:,} agent-steps per trial" if rl else ""
+    final = "final evaluation return" if score == "return" else f"final {score}"
+    curves = (sweep_dir / "plots" / "learning_curves.png").is_file()
     lines = [
-        f"# {sweep.name}: {base['env']['name']} with {base['agent']['kind']}, "
+        f"# {sweep.name}: {what}, "
         f"swept over {', '.join(f'`{k}`' for k in sweep.section.swept_keys) or 'seeds'}",
         "",
         f"Sweep directory `{sweep_dir}` · {finished} of {len(trials)} trials finished "
         f"({len(sweep.settings)} settings × {len(sweep.section.seeds)} seeds) on "
-        f"{len(nodes)} Ray node(s), {restarts} restart(s) after failures · "
-        f"{base['train']['steps']:,} agent-steps per trial.",
+        f"{len(nodes)} Ray node(s), {restarts} restart(s) after failures{budget}.",
         "",
         f"Rebuild: `emergent report {sweep_dir}`; resume: `emergent sweep --resume {sweep_dir}`.",
         "",
-        "## Final return across seeds",
+        f"## {final[0].upper() + final[1:]} across seeds",
         "",
-        f"Interquartile mean (IQM) and mean over seeds of the final evaluation return, with "
+        f"Interquartile mean (IQM) and mean over seeds of the {final}, with "
         f"{CONFIDENCE:.0%} percentile intervals from {REPS:,} stratified bootstrap resamples of "
         "the seeds (Agarwal et al. 2021, *Deep RL at the Edge of the Statistical Precipice*).",
         "",
-        "| setting | seeds | IQM [95% CI] | mean [95% CI] | random play (mean) |",
-        "|---|---|---|---|---|",
+        "| setting | seeds | IQM [95% CI] | mean [95% CI] |"
+        + (" random play (mean) |" if rl else ""),
+        "|---|---|---|---|" + ("---|" if rl else ""),
     ]
     for i, setting in enumerate(done):
-        row = summaries[SCORE][i]
-        lines.append(
-            f"| {setting.name} | {row.n} | {_ci(row, 'iqm')} | {_ci(row)} "
-            f"| {random[SCORE][i]:.2f} |"
-        )
+        row = summaries[score][i]
+        baseline = f" {random[score][i]:.2f} |" if rl else ""
+        lines.append(f"| {setting.name} | {row.n} | {_ci(row, 'iqm')} | {_ci(row)} |{baseline}")
     lines += [
         "",
         "![IQM and mean with CIs](plots/final_return.png)",
         "",
         "![performance profiles](plots/profile.png)",
         "",
-        "![learning curves](plots/learning_curves.png)",
-        "",
-        f"## {world.heading} against {xlabel}",
+        *(["![learning curves](plots/learning_curves.png)", ""] if curves else []),
+        f"## {world.heading} against {found.xlabel}",
         "",
         world.explanation,
         "",
@@ -287,32 +315,26 @@ def render(
         "",
         "![metrics against the swept parameter](plots/against_parameter.png)",
         "",
-        *findings(sweep, world, done, summaries, random, x, xlabel),
+        *findings(sweep, found),
         "## Trials",
         "",
-        "| trial | status | final return | attempts | report |",
+        f"| trial | status | {final} | attempts | report |",
         "|---|---|---|---|---|",
     ]
     for t in trials:
-        final = t["final"][0].get(SCORE) if t["final"] else None
+        value = t["final"][0].get(score) if t["final"] else None
         name = t["trial"].name
         link = f"[report](trials/{name}/report.md)" if t["status"] == "done" else "–"
-        value = "–" if final is None else f"{final:.2f}"
-        lines.append(f"| {name} | {t['status']} | {value} | {len(t['attempts'])} | {link} |")
+        shown = "–" if value is None else f"{value:.2f}"
+        lines.append(f"| {name} | {t['status']} | {shown} | {len(t['attempts'])} | {link} |")
     return "\n".join(lines) + "\n"
 
 
-def findings(
-    sweep: sweep_config.SweepConfig,
-    world: worlds.WorldAnalysis,
-    done: list[Setting],
-    summaries: dict[str, list[aggregate.SeedSummary]],
-    random: dict[str, list[float]],
-    x: np.ndarray,
-    xlabel: str,
-) -> list[str]:
+def findings(sweep: sweep_config.SweepConfig, found: Aggregates) -> list[str]:
     """A paragraph from the numbers: each metric from the first to the last setting, whether
     the intervals separate them, and the direction the literature expects."""
+    world, done, summaries, random = found.world, found.done, found.summaries, found.random
+    x, xlabel = found.x, found.xlabel
     if len(done) < 2:
         return ["One setting finished: nothing to compare yet.", ""]
     order = np.argsort(x, kind="stable")

@@ -5,7 +5,7 @@ emergent sweep CONFIG [key=value ...] [--address ADDR] [--max-concurrent K]
   -> sweep_config.load: every trial's config built and validated, before Ray starts
   -> runs/<name>/<timestamp>/  sweep.yaml, trials/<key=value,...,seed=s>/config.yaml
   -> Ray: a local one, or the cluster at ADDR -> tune.Tuner(run_trial).fit()
-       a trial is `runner.train_run` in its own run directory; each evaluation -> tune.report
+       a trial is its kind's `run` in its own run directory; each evaluation -> tune.report
        FailureConfig(max_failures): a failed trial (worker killed, node lost) is restarted and
        resumes from the last checkpoint in its run directory
   -> sweep_report.build: report.md, plots/, aggregate.json
@@ -38,13 +38,12 @@ from typing import Any
 import torch
 import yaml
 
-from emergent import rundir, runner, sweep_config, sweep_report
+from emergent import kinds, plotstyle, rundir
 from emergent.errors import UserError
-from emergent.logger import read_rows
-from emergent.worlds import eval_rows
-
-TUNE_DIR = "tune"
-KEPT_ON_RESTART = ("config.yaml", "attempts.jsonl")  # what a trial restarted from scratch keeps
+from emergent.sweep import config as sweep_config
+from emergent.sweep import report as sweep_report
+from emergent.sweep.trial import by_name
+from emergent.sweep.tune import TUNE_DIR, connect, run_trials, tune_metrics
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,7 @@ def create(sweep: sweep_config.SweepConfig, runs_dir: str | Path) -> Path:
     for trial in sweep.trials:
         path = sweep_config.trial_dir(sweep_dir, trial.name)
         path.mkdir(parents=True)
-        rundir.write_config(path, trial.config)
+        rundir.write_config(path, kinds.to_dict(trial.config))
     return sweep_dir
 
 
@@ -129,151 +128,124 @@ def execute(
 ) -> SweepOutcome:
     """Run (or, with `resume`, restore) the sweep's Tune experiment, then write the report."""
     import ray
-    from ray import tune
 
     sweep_dir = Path(sweep_dir).resolve()
     sweep = sweep_config.read_dir(sweep_dir)
     section = sweep.section
-    resources = {"cpu": section.resources.cpu, "gpu": section.resources.gpu}
     started_here = connect(address, quiet)
     try:
-        check_fits(resources)
-        trainable = tune.with_resources(  # with_parameters puts its values in Ray's store
-            tune.with_parameters(
-                run_trial, sweep_dir=str(sweep_dir), threads=max(1, int(section.resources.cpu))
-            ),
-            resources,
+        failed = run_trials(
+            sweep_dir,
+            [t.name for t in sweep.trials],
+            run_trial,
+            section.resources,
+            section.max_failures,
+            max_concurrent or section.max_concurrent,
+            restore=resume,
+            quiet=quiet,
         )
-        tune_path = sweep_dir / TUNE_DIR
-        if resume and tune.Tuner.can_restore(str(tune_path)):
-            tuner = tune.Tuner.restore(str(tune_path), trainable, resume_errored=True)
-        else:
-            tuner = tune.Tuner(
-                trainable,
-                param_space={"trial": tune.grid_search([t.name for t in sweep.trials])},
-                tune_config=tune.TuneConfig(
-                    max_concurrent_trials=max_concurrent or section.max_concurrent,
-                    reuse_actors=True,  # a finished trial's worker takes the next trial
-                    trial_name_creator=trial_name,
-                    trial_dirname_creator=trial_name,
-                ),
-                run_config=tune.RunConfig(
-                    name=TUNE_DIR,
-                    storage_path=str(sweep_dir),
-                    failure_config=tune.FailureConfig(max_failures=section.max_failures),
-                    verbose=0 if quiet else 1,
-                ),
-            )
-        results = tuner.fit()
     finally:
         if started_here:
             ray.shutdown()
-    failed = tuple(sorted(r.config["trial"] for r in results if r.error is not None and r.config))
     return _outcome(sweep_dir, sweep, failed)
 
 
-def trial_name(trial: Any) -> str:
-    """Tune's name and directory for a trial: the trial's own name."""
-    return str(trial.config["trial"])
+def run_trial(params: dict, root: str, threads: int) -> None:
+    """Ray Tune's function trainable for a sweep: one trial is one ordinary run in its own
+    directory.
 
-
-def connect(address: str | None, quiet: bool = False) -> bool:
-    """Connect to Ray (start a local one without address); True if this call started it.
-
-    Trials' own output stays in Ray's worker logs; Tune's progress table reports them.
-    """
-    import ray
-
-    check_reachable(address)
-    if ray.is_initialized():
-        return False
-    options: dict[str, Any] = {"log_to_driver": False}
-    if quiet:
-        options["logging_level"] = "warning"
-    if address is None:
-        options["include_dashboard"] = False
-    try:
-        ray.init(address=address, **options)
-    except ConnectionError as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else "no answer"
-        raise UserError(
-            f"--address {address}: no Ray cluster reachable ({first}); "
-            "start one with `ray start --head`"
-        ) from None
-    return True
-
-
-def check_reachable(address: str | None, timeout: float = 5.0) -> None:
-    """Fail fast on a HOST:PORT nobody listens on (Ray itself retries for minutes)."""
-    if address is None or address == "auto" or "://" in address:
-        return
-    host, _, port = address.rpartition(":")
-    if not host or not port.isdigit():
-        raise UserError(f"--address {address!r}: expected auto or HOST:PORT (e.g. 10.0.0.1:6379)")
-    try:
-        socket.create_connection((host, int(port)), timeout=timeout).close()
-    except OSError as err:
-        raise UserError(
-            f"--address {address}: no Ray head node answers there ({err.strerror or err}); "
-            "start one with `ray start --head`"
-        ) from None
-
-
-def check_fits(resources: dict[str, float]) -> None:
-    """Refuse a trial that no node of the cluster could hold (Tune would wait forever)."""
-    import ray
-
-    nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive")]
-    if not any(
-        n.get("CPU", 0) >= resources["cpu"] and n.get("GPU", 0) >= resources["gpu"] for n in nodes
-    ):
-        largest = max(nodes, key=lambda n: (n.get("GPU", 0), n.get("CPU", 0)), default={})
-        raise UserError(
-            f"sweep.resources cpu={resources['cpu']:g} gpu={resources['gpu']:g} per trial, but "
-            f"the largest Ray node has cpu={largest.get('CPU', 0):g} "
-            f"gpu={largest.get('GPU', 0):g}; lower sweep.resources or add a node"
-        )
-
-
-def run_trial(params: dict, sweep_dir: str, threads: int) -> None:
-    """Ray Tune's function trainable: one trial is one ordinary run in its own directory.
-
-    A restarted trial (after a failure, or on `--resume`) continues from the last checkpoint
-    in its run directory; one that had not checkpointed yet starts over in a clean directory;
-    one that had finished only reports its final evaluation again.
+    A restarted trial (after a failure, or on `--resume`) continues from what its run directory
+    holds (its checkpoints, finished cells); one that had saved nothing yet starts over in a
+    clean directory; one that had finished only reports its results again.
     """
     from ray import tune
 
     torch.set_num_threads(threads)
-    path = sweep_config.trial_dir(Path(sweep_dir), params["trial"])
-    _, cfg = rundir.read_config(path)
+    path = sweep_config.trial_dir(Path(root), params["trial"])
+    kind, cfg = kinds.read_run(path)
     state = rundir.read_state(path)
     found = rundir.checkpoints(path)
     if state.get("status") == "done":
         record_attempt(path, state.get("agent_steps", 0))
-        learned = eval_rows(read_rows(path / "metrics.jsonl"), "learned")
-        if learned:
-            tune.report(tune_metrics(learned[-1]))
+        tune.report(tune_metrics(kind.results(path)))
         return
     record_attempt(path, found[-1][0] if found else 0)
-    if not found:
-        clear_trial_dir(path)
-
-    def report(row: dict[str, Any]) -> None:
-        if row.get("policy") == "learned":
-            tune.report(tune_metrics(row))
-
-    runner.train_run(cfg, path, resume=bool(found), quiet=True, on_eval=report)
+    if not rundir.has_progress(path):
+        rundir.clear(path)
+    kinds.run(kind, cfg, path, quiet=True, on_result=lambda row: tune.report(tune_metrics(row)))
 
 
-def tune_metrics(row: dict[str, Any]) -> dict[str, float]:
-    """An evaluation row as Tune metrics: its numbers, with the step as `agent_steps`."""
-    metrics = {
-        key: value
-        for key, value in row.items()
-        if isinstance(value, int | float) and not isinstance(value, bool) and key != "step"
-    }
-    return {"agent_steps": row["step"], **metrics}
+def start_parallel(
+    cfg: Any,
+    runs_dir: str | Path,
+    address: str | None = None,
+    max_concurrent: int | None = None,
+    quiet: bool = False,
+) -> SweepOutcome:
+    """`emergent sweep` on a config without a `sweep:` section: a new run directory, as
+    `emergent run` makes, whose trials (a zoo's cells, a grid's points) run as Tune trials."""
+    kind = kinds.kind_of(cfg)
+    kind.preflight(cfg)
+    run_dir = rundir.create(Path(runs_dir).resolve(), cfg.name, kind.to_dict(cfg))
+    return run_parallel(run_dir, address, max_concurrent, quiet)
+
+
+def run_parallel(
+    run_dir: str | Path,
+    address: str | None = None,
+    max_concurrent: int | None = None,
+    quiet: bool = False,
+) -> SweepOutcome:
+    """Run a run directory's unfinished trials as Tune trials, then its kind's `finish`.
+
+    What is finished lives in the run directory, so a resumed run needs none of Tune's state:
+    it starts a new Tune experiment over the trials still to do.
+    """
+    import ray
+
+    run_dir = Path(run_dir).resolve()
+    kind, cfg = kinds.read_run(run_dir)
+    if rundir.read_state(run_dir).get("status") == "done":
+        raise UserError(f"run {str(run_dir)!r} already finished; start a new run instead")
+    kind.preflight(cfg)
+    trials = kind.trials(cfg, run_dir)
+    todo = [t.name for t in trials if not t.done()]
+    failed: tuple[str, ...] = ()
+    if todo:
+        shutil.rmtree(run_dir / TUNE_DIR, ignore_errors=True)
+        started_here = connect(address, quiet)
+        try:
+            failed = run_trials(
+                run_dir,
+                todo,
+                kind_trial,
+                sweep_config.Resources(),
+                max_failures=2,
+                max_concurrent=max_concurrent,
+                quiet=quiet,
+            )
+        finally:
+            if started_here:
+                ray.shutdown()
+    done = sum(t.done() for t in trials)
+    report = None
+    if done == len(trials):
+        kinds.finish(kind, cfg, run_dir, quiet)
+        report = run_dir / "report.md"
+    return SweepOutcome(run_dir, report, len(trials), done, failed)
+
+
+def kind_trial(params: dict, root: str, threads: int) -> None:
+    """Ray Tune's function trainable for one of a run directory's own trials (a zoo's cell)."""
+    from ray import tune
+
+    torch.set_num_threads(threads)
+    run_dir = Path(root)
+    kind, cfg = kinds.read_run(run_dir)
+    trial = by_name(kind.trials(cfg, run_dir), params["trial"])
+    if not trial.done():
+        with plotstyle.styled():
+            trial.run(True, lambda row: tune.report(tune_metrics(row)))
 
 
 def record_attempt(path: Path, start_step: int) -> None:
@@ -293,17 +265,6 @@ def record_attempt(path: Path, start_step: int) -> None:
         f.write(json.dumps(row) + "\n")
         f.flush()
         os.fsync(f.fileno())
-
-
-def clear_trial_dir(path: Path) -> None:
-    """Remove what an attempt killed before its first checkpoint wrote (it is redone)."""
-    for item in path.iterdir():
-        if item.name in KEPT_ON_RESTART:
-            continue
-        if item.is_dir():
-            shutil.rmtree(item)
-        else:
-            item.unlink()
 
 
 def _status(sweep_dir: Path, name: str) -> str | None:

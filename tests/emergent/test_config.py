@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emergent import config
+from emergent import kinds
 from emergent.errors import UserError
+from emergent.kinds.rl.config import grid_points
 from tests.conftest import tiny_raw
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
@@ -18,14 +19,14 @@ EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
     ids=lambda p: p.name,
 )
 def test_every_shipped_experiment_validates(path):  # sweeps: tests/emergent/test_sweep_config.py
-    cfg = config.load(path)
+    cfg = kinds.load(path)
     assert cfg.name == path.stem
 
 
 def test_overrides_are_typed_and_scientific_notation_counts_as_integer(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(tiny_raw()))
-    cfg = config.load(path, ["train.steps=2e3", "seed=3", "env.regrowth_scale=0.5"])
+    cfg = kinds.load(path, ["train.steps=2e3", "seed=3", "env.regrowth_scale=0.5"])
     assert cfg.train.steps == 2000 and isinstance(cfg.train.steps, int)
     assert cfg.seed == 3
     assert cfg.env.options.regrowth_scale == 0.5
@@ -33,8 +34,8 @@ def test_overrides_are_typed_and_scientific_notation_counts_as_integer(tmp_path)
 
 
 def test_round_trip_through_to_dict_is_identity():
-    cfg = config.parse(tiny_raw())
-    assert config.parse(config.to_dict(cfg)) == cfg
+    cfg = kinds.parse(tiny_raw())
+    assert kinds.parse(kinds.to_dict(cfg)) == cfg
 
 
 @pytest.mark.parametrize(
@@ -72,7 +73,7 @@ def test_bad_values_name_the_key_and_what_is_allowed(change, expected):
         else:
             raw[key] = value
     with pytest.raises(UserError) as err:
-        config.parse(raw)
+        kinds.parse(raw)
     message = str(err.value)
     assert expected in message
     assert "\n" not in message
@@ -80,20 +81,24 @@ def test_bad_values_name_the_key_and_what_is_allowed(change, expected):
 
 def test_missing_file_and_bad_yaml_and_bad_override(tmp_path):
     with pytest.raises(UserError, match="not found"):
-        config.load(tmp_path / "nope.yaml")
+        kinds.load(tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [unclosed\n")
     with pytest.raises(UserError, match="not valid YAML"):
-        config.load(bad)
+        kinds.load(bad)
     good = tmp_path / "good.yaml"
     good.write_text(yaml.safe_dump(tiny_raw()))
     with pytest.raises(UserError, match="key=value"):
-        config.load(good, ["train.steps"])
+        kinds.load(good, ["train.steps"])
 
 
 def test_grid_points_each_get_their_value():
     raw = {**tiny_raw(), "grid": {"env.regrowth_scale": [0.5, 2.0]}}
-    cfg = config.parse(raw)
-    points = config.grid_points(config.to_dict(cfg), cfg)
-    assert [p[2].env.options.regrowth_scale for p in points] == [0.5, 2.0]
-    assert all(not p[2].grid for p in points)
+    cfg = kinds.parse(raw)
+    points = grid_points(cfg)
+    assert [values for values, _ in points] == [
+        {"env.regrowth_scale": 0.5},
+        {"env.regrowth_scale": 2.0},
+    ]
+    assert [p.env.options.regrowth_scale for _, p in points] == [0.5, 2.0]
+    assert all(not p.grid for _, p in points)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
-from emergent import config, runner
+from emergent import kinds
 from emergent.errors import UserError
 
 
@@ -19,9 +20,9 @@ def test_generative_configs_validate_and_round_trip():
         "data": {"name": "moons"},
         "train": {"steps": 10, "batch_size": 64},
     }
-    cfg = config.parse(raw)
+    cfg = kinds.parse(raw)
     assert cfg.model.name == "realnvp" and cfg.train.steps == 10
-    assert config.parse(config.to_dict(cfg)) == cfg
+    assert kinds.parse(kinds.to_dict(cfg)) == cfg
 
 
 @pytest.mark.parametrize(
@@ -59,13 +60,13 @@ def test_generative_configs_validate_and_round_trip():
 )
 def test_bad_generative_configs_are_one_line_errors(raw, expected):
     with pytest.raises(UserError) as err:
-        config.parse({"name": "x", **raw})
+        kinds.parse({"name": "x", **raw})
     assert expected in str(err.value) and "\n" not in str(err.value)
 
 
 @pytest.mark.slow
 def test_pair_learning_curves_run_writes_curves_and_report(tmp_path):
-    cfg = config.parse(
+    cfg = kinds.parse(
         {
             "name": "pair",
             "kind": "pair_curves",
@@ -74,7 +75,7 @@ def test_pair_learning_curves_run_writes_curves_and_report(tmp_path):
             "seeds": 2,
         }
     )
-    run_dir = runner.start(cfg, config.to_dict(cfg), tmp_path, quiet=True)
+    run_dir = kinds.start(cfg, tmp_path, quiet=True)
     result = json.loads((run_dir / "pair" / "digits_binary.json").read_text())
     assert set(result["summary"]) == {"nb", "lr", "nb_mismatched"}
     assert result["sizes"] == [10, 40] and result["nb_variant"] == "BernoulliNB"
@@ -87,7 +88,7 @@ def test_pair_learning_curves_run_writes_curves_and_report(tmp_path):
 
 @pytest.mark.slow
 def test_single_generative_run_and_a_tiny_zoo(tmp_path):
-    single = config.parse(
+    single = kinds.parse(
         {
             "name": "flow",
             "kind": "generative",
@@ -97,12 +98,12 @@ def test_single_generative_run_and_a_tiny_zoo(tmp_path):
             "eval": {"samples": 500},
         }
     )
-    run_dir = runner.start(single, config.to_dict(single), tmp_path, quiet=True)
+    run_dir = kinds.start(single, tmp_path, quiet=True)
     text = (run_dir / "report.md").read_text()
     assert "KL(data ‖ model)" in text and (run_dir / "plots" / "samples.png").is_file()
     assert (run_dir / "checkpoints" / "fit.pt").is_file()
 
-    zoo = config.parse(
+    zoo = kinds.parse(
         {
             "name": "zoo",
             "kind": "gen_zoo",
@@ -119,7 +120,7 @@ def test_single_generative_run_and_a_tiny_zoo(tmp_path):
             "code_sizes": [2],
         }
     )
-    run_dir = runner.start(zoo, config.to_dict(zoo), tmp_path, quiet=True)
+    run_dir = kinds.start(zoo, tmp_path, quiet=True)
     results = {(p.parts[-4], p.parts[-3]) for p in (run_dir / "cells").glob("*/*/*/result.json")}
     assert results == {
         ("moons", "flow"),
@@ -136,64 +137,58 @@ def test_single_generative_run_and_a_tiny_zoo(tmp_path):
     assert (run_dir / "plots" / "samples_digits.png").stat().st_size > 5_000
 
 
-def test_claims_share_a_zoo_between_processes(tmp_path, monkeypatch):
-    import socket
-    import subprocess
-    import sys
+@pytest.mark.slow
+def test_zoo_cells_run_as_parallel_tune_trials_with_the_same_numbers(tmp_path, one_torch_thread):
+    """`emergent sweep` on a zoo runs its cells as Ray Tune trials: the same cells and numbers
+    as `emergent run` (one torch thread each, as Tune's trials), the report once all are done,
+    and a resumed run computes only what is missing."""
+    from emergent import cli
+    from emergent.sweep.trial import by_name
 
-    from emergent import gen_runner, rundir
+    raw = {
+        "name": "zoo",
+        "kind": "gen_zoo",
+        "seeds": 1,
+        "datasets": ["moons"],
+        "models": {"flow": {"model": "realnvp", "num_layers": 2}, "maf": {"model": "maf"}},
+        "train": {"steps": 5, "batch_size": 32, "device": "cpu"},
+        "eval": {"samples": 50},
+    }
+    config = tmp_path / "zoo.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    argv = [str(config), "--runs-dir", str(tmp_path / "parallel"), "--quiet"]
+    assert cli.main(["sweep", *argv, "--max-concurrent", "2"]) == 0
+    (parallel,) = (tmp_path / "parallel" / "zoo").iterdir()
+    sequential = kinds.start(kinds.parse(raw), tmp_path / "sequential", quiet=True)
 
-    here = tmp_path / "claim.json"
-    assert gen_runner.claim(here) and gen_runner.claim(here)  # ours, and still ours
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        here.write_text(json.dumps({"host": socket.gethostname(), "pid": holder.pid}))
-        assert not gen_runner.claim(here)  # a live process holds it
-        raw = {
-            "name": "zoo",
-            "kind": "gen_zoo",
-            "seeds": 1,
-            "datasets": ["moons"],
-            "models": {"flow": {"model": "realnvp", "num_layers": 2}, "maf": {"model": "maf"}},
-            "train": {"steps": 5, "batch_size": 32},
-            "eval": {"samples": 50},
-        }
-        zoo = config.parse(raw)
-        cell = tmp_path / "runs"
-        run_dir = runner.start(zoo, raw, cell, quiet=True)
-        claimed = gen_runner.cell_dir(run_dir, "moons", "maf", 0)
-        assert (gen_runner.cell_dir(run_dir, "moons", "flow", 0) / "result.json").is_file()
-        # the holder took "maf" before we started: it is left to it, no report yet
-        claimed.mkdir(parents=True, exist_ok=True)
-        (claimed / "result.json").unlink(missing_ok=True)
-        (claimed / "claim.json").write_text(here.read_text())
-        rundir.write_state(run_dir, status="running")
-        runner.resume(run_dir, quiet=True)
-        assert not (claimed / "result.json").is_file()
-        assert rundir.read_state(run_dir)["status"] == "running"
-        # the holder finishes after our pass skipped its cell: we end last, so we report
-        flow = json.loads(
-            (gen_runner.cell_dir(run_dir, "moons", "flow", 0) / "result.json").read_text()
-        )
-        finished = {**flow, "model": "maf", "label": "maf"}
-        table = gen_runner.reconstruction_table
+    def results(run_dir, close=lambda v: v):
+        """Each cell's result, timings left out."""
+        found = {}
+        for path in sorted((run_dir / "cells").glob("*/*/*/result.json")):
+            row = json.loads(path.read_text())
+            found[path.parent.relative_to(run_dir)] = {
+                k: close(v) if isinstance(v, float) else v
+                for k, v in row.items()
+                if "seconds" not in k and "per_s" not in k
+            }
+        return found
 
-        def holder_finishes_meanwhile(*args):
-            (claimed / "result.json").write_text(json.dumps(finished))
-            return table(*args)
+    # NumPy's BLAS runs on one thread in a Ray worker and on two here: the last bit of a sum
+    # may move, so floats are compared to 1e-9.
+    expected = results(sequential, lambda v: pytest.approx(v, rel=1e-9))
+    assert results(parallel) == expected and len(expected) == 2
+    assert (parallel / "report.md").is_file() and (parallel / "tune").is_dir()
+    assert not list(parallel.rglob("claim*.json"))
 
-        monkeypatch.setattr(gen_runner, "reconstruction_table", holder_finishes_meanwhile)
-        runner.resume(run_dir, quiet=True)
-        assert rundir.read_state(run_dir)["status"] == "done"
-        assert "maf" in (run_dir / "report.md").read_text()
-        monkeypatch.undo()
-        (claimed / "result.json").unlink()
-        (run_dir / "report.md").unlink()
-        rundir.write_state(run_dir, status="running")
-    finally:
-        holder.kill()
-        holder.wait()
-    runner.resume(run_dir, quiet=True)  # the holder died: its cell is taken over
-    assert (claimed / "result.json").is_file() and not (claimed / "claim.json").exists()
-    assert rundir.read_state(run_dir)["status"] == "done"
-    assert (run_dir / "report.md").is_file()
+    # One cell lost: a resumed parallel run recomputes it alone and reports again.
+    kind, cfg = kinds.read_run(parallel)
+    maf = by_name(kind.trials(cfg, parallel), "moons/maf/seed0")
+    (parallel / "cells" / "moons" / "maf" / "seed0" / "result.json").unlink()
+    (parallel / "state.json").write_text('{"status": "running"}')
+    kept = (parallel / "cells" / "moons" / "flow" / "seed0" / "result.json").stat().st_mtime_ns
+    assert not maf.done()
+    assert cli.main(["sweep", "--resume", str(parallel), "--quiet"]) == 0
+    assert maf.done() and results(parallel) == expected
+    assert (
+        parallel / "cells" / "moons" / "flow" / "seed0" / "result.json"
+    ).stat().st_mtime_ns == kept

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 import yaml
 
-from emergent import cli, rundir, sweep_config
-from emergent import sweep as sweep_mod
+from emergent import cli, kinds, rundir
 from emergent.logger import read_rows
+from emergent.sweep import config as sweep_config
+from emergent.sweep import run as sweep_mod
 from tests.conftest import tiny_raw
 
 pytestmark = pytest.mark.slow
@@ -64,7 +65,7 @@ def test_every_trial_runs_reports_to_tune_and_is_aggregated_across_seeds(tmp_pat
     for trial in sweep.trials:
         path = sweep_config.trial_dir(sweep_dir, trial.name)
         assert rundir.read_state(path) == {"status": "done", "agent_steps": 1600}
-        _, cfg = rundir.read_config(path)
+        _, cfg = kinds.read_run(path)
         assert cfg == trial.config  # an ordinary run directory with the trial's own config
         evals = [r["step"] for r in read_rows(path / "metrics.jsonl") if r["kind"] == "eval"]
         assert evals == [0, 800, 1600]  # random at 0, learned at 800 and 1,600
@@ -167,3 +168,39 @@ def test_failed_trial_resumes_through_tune_restore_and_finished_trials_are_kept(
     redone = sweep_config.trial_dir(sweep_dir, "seed=1")
     assert [a["start_step"] for a in read_rows(redone / "attempts.jsonl")] == [400, 0]
     assert rundir.read_state(redone)["status"] == "done"
+
+
+def test_any_kind_sweeps_a_generative_model_is_aggregated_on_its_metric(tmp_path, local_ray):
+    """A `sweep:` section on a generative model: settings x seeds as Tune trials, each an
+    ordinary run, the report aggregating the kind's headline metric (test NLL) across seeds."""
+    raw = {
+        "name": "vae_sweep",
+        "kind": "generative",
+        "model": {"name": "vae", "latent_dim": 2, "hidden": [16]},
+        "data": {"name": "moons", "n_train": 300, "n_val": 50, "n_test": 100},
+        "train": {"steps": 20, "batch_size": 64, "device": "cpu"},
+        "eval": {"samples": 100, "iwae_k": 4},
+        "sweep": {"grid": {"model.latent_dim": [1, 2]}, "seeds": 2},
+    }
+    sweep = sweep_config.parse(raw)
+    assert [t.name for t in sweep.trials] == [
+        "model.latent_dim=1,seed=0",
+        "model.latent_dim=1,seed=1",
+        "model.latent_dim=2,seed=0",
+        "model.latent_dim=2,seed=1",
+    ]
+    outcome = sweep_mod.start(sweep, tmp_path / "runs", quiet=True)
+    assert outcome.summary()[0] == 0 and (outcome.done, outcome.total) == (4, 4)
+    data = json.loads((outcome.sweep_dir / "aggregate.json").read_text())
+    assert data["score"] == "nll"
+    for entry in data["settings"]:
+        nlls = [
+            kinds.KINDS["generative"].results(
+                sweep_config.trial_dir(outcome.sweep_dir, f"{entry['setting']},seed={s}")
+            )["nll"]
+            for s in entry["seeds"]
+        ]
+        assert entry["metrics"]["nll"]["mean"] == pytest.approx(np.mean(nlls))
+    text = outcome.report.read_text()
+    assert "## Final nll across seeds" in text and "| model.latent_dim=2 | 2 |" in text
+    assert not (outcome.sweep_dir / "plots" / "learning_curves.png").exists()

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from emergent import rundir, sweep_config
-from emergent import sweep as sweep_mod
+from emergent import rundir
 from emergent.logger import read_rows
+from emergent.sweep import config as sweep_config
+from emergent.sweep import run as sweep_mod
 from tests.conftest import tiny_raw
 from tests.emergent.test_sweep import TINY_PPO
 

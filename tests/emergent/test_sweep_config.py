@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import yaml
 
-from emergent import sweep_config
 from emergent.errors import UserError
+from emergent.sweep import config as sweep_config
 from tests.conftest import tiny_raw
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
@@ -85,6 +85,8 @@ def test_sweep_yaml_round_trip_gives_the_same_trials():
         ({"grid": {"seed": [1, 2]}}, ["sweep.grid.seed", "sweep.seeds"]),
         ({"grid": {"env.regrowth_scale": 2}}, ["sweep.grid.env.regrowth_scale", "list"]),
         ({"grid": {"env.regrowh_scale": [1]}}, ["env.regrowh_scale", "regrowth_scale"]),
+        ({"grid": {"enb.regrowth_scale": [1]}}, ["sweep.grid.enb.regrowth_scale", "env.*"]),
+        ({"grid": {"name": ["a", "b"]}}, ["sweep.grid.name", "agent.*"]),
         ({"sample": {"agent.learning_rate": {"normal": [0, 1]}}}, ["uniform", "choice"]),
         ({"sample": {"agent.learning_rate": {"loguniform": [0, 1]}}}, ["low 0.0 must be pos"]),
         ({"num_samples": 3}, ["num_samples=3", "sweep.sample"]),

@@ -8,6 +8,7 @@ import pytest
 import envs
 from emergent import worlds
 from emergent.rollout import random_policy, run_episodes
+from emergent.worlds import cleanup, wolfpack
 
 SHORT = {name: {"max_steps": 40} for name in ("commons", "cleanup", "wolfpack")}
 
@@ -46,10 +47,10 @@ def test_verdicts_speak_from_the_numbers():
             "cleaners": 2.0,
         },
     ]
-    text = worlds.labour_note(rows)
+    text = cleanup.labour_note(rows)
     assert "a division of labour has emerged" in text and "90%" in text
     rows[1]["cleaned_per_agent"] = 0.0
-    assert "Nobody cleans" in worlds.labour_note(rows)
+    assert "Nobody cleans" in cleanup.labour_note(rows)
     hunt = [
         {
             "kind": "eval",
@@ -67,5 +68,5 @@ def test_verdicts_speak_from_the_numbers():
             "wolves_per_capture": 1.9,
         },
     ]
-    text = worlds.hunting_note(hunt)
+    text = wolfpack.hunting_note(hunt)
     assert "6.0 times per episode" in text and "75%" in text and "geometry" in text

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axis import Axis
 from matplotlib.ticker import FuncFormatter, NullLocator
 
-from emergent.gen_plots import PALETTE, tile
-from emergent.plots import plt  # Agg backend and the house style
+from emergent.genfigures import tile
+from emergent.plotstyle import PALETTE
 
 Curve = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 """(x, mean, low, high): a mean over seeds with its range."""

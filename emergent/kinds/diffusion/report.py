@@ -10,27 +10,28 @@ from pathlib import Path
 
 import numpy as np
 
-from emergent import diffusion_plots, rundir
-from emergent.diffusion_config import DiffusionExperiment
-from emergent.diffusion_targets import (
+from emergent import rundir
+from emergent.genfigures import images, sample_figure
+from emergent.gentables import (
+    METRIC_LABELS,
+    MODE_ANCHORS,
+    MODE_COLUMNS,
+    ZOO_COLUMNS,
+    mean_std,
+    row_cells,
+    table,
+    zoo_cells,
+)
+from emergent.kinds.diffusion import plots as diffusion_plots
+from emergent.kinds.diffusion.config import DiffusionExperiment
+from emergent.kinds.diffusion.targets import (
     guidance_curve,
     speed_ratios,
     sweep_curve,
     sweep_value,
     targets,
 )
-from emergent.gen_report import (
-    METRIC_LABELS,
-    MODE_ANCHORS,
-    MODE_COLUMNS,
-    ZOO_COLUMNS,
-    _mean_std,
-    images,
-    row_cells,
-    sample_figure,
-    zoo_cells,
-)
-from emergent.gen_runner import cell_dir, load_data
+from emergent.modelfit import cell_dir, load_data
 
 
 def find_zoo(run_dir: Path, zoo_run: str) -> Path | None:
@@ -43,15 +44,6 @@ def find_zoo(run_dir: Path, zoo_run: str) -> Path | None:
         return runs[-1].parent if runs else None
     path = Path(zoo_run)
     return path if (path / "cells").is_dir() else None
-
-
-def table(header: list[str], rows: list[list[str]]) -> list[str]:
-    return [
-        "| " + " | ".join(header) + " |",
-        "|---" * len(header) + "|",
-        *("| " + " | ".join(r) + " |" for r in rows),
-        "",
-    ]
 
 
 def zoo_table(cells: list[dict], dataset: str) -> list[str]:
@@ -69,7 +61,7 @@ def zoo_table(cells: list[dict], dataset: str) -> list[str]:
             else f"{label} ({mine[0]['view']})"
         )
         body.append([name, *cells_text])
-    floor = _mean_std([r.get("fd_floor") for r in rows])
+    floor = mean_std([r.get("fd_floor") for r in rows])
     return [
         f"### {dataset}",
         "",
@@ -282,14 +274,14 @@ def toys_section(
             continue
         modes = "–"
         if mine[0].get("modes_total"):
-            modes = f"{_mean_std([c['modes_covered'] for c in mine])} / {mine[0]['modes_total']}"
-        quality = _mean_std([c.get("high_quality") for c in mine])
+            modes = f"{mean_std([c['modes_covered'] for c in mine])} / {mine[0]['modes_total']}"
+        quality = mean_std([c.get("high_quality") for c in mine])
         rows.append(
             [
                 dataset,
                 modes,
                 quality,
-                _mean_std([c.get("kl") for c in mine]),
+                mean_std([c.get("kl") for c in mine]),
                 MODE_ANCHORS.get(dataset, "–"),
             ]
         )
@@ -331,8 +323,8 @@ def bound_section(cells: list[dict]) -> list[str]:
                 [
                     dataset,
                     label,
-                    _mean_std([c.get("nll") for c in mine]),
-                    _mean_std([c.get("bits_per_dim") for c in mine]),
+                    mean_std([c.get("nll") for c in mine]),
+                    mean_std([c.get("bits_per_dim") for c in mine]),
                 ]
             )
     return [

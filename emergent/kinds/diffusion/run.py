@@ -1,11 +1,11 @@
 """The diffusion experiment end to end: train, measure, keep what the report needs.
 
-One cell per (dataset, model, seed) under `cells/`, as in the zoo, with the zoo's cell and
-claim machinery (`gen_runner.cell_dir`, `gen_runner.claim`, `gen_runner.train_and_evaluate`):
-a resumed run skips finished cells, resumes a cell's training from its checkpoint, and skips
-each finished measurement of a cell (one JSON file per phase), so an interrupted run loses at
-most the phase in progress. Each cell's `result.json` holds the zoo's metrics (the same
-`generative.evaluate` protocol, so its row can join the zoo's table) plus its own:
+One cell per (dataset, model, seed) under `cells/`, as in the zoo (`modelfit.cell_dir`,
+`modelfit.train_and_evaluate`), each a trial: a resumed run skips finished cells, resumes a
+cell's training from its checkpoint, and skips each finished measurement of a cell (one JSON
+file per phase), so an interrupted run loses at most the phase in progress. Each cell's
+`result.json` holds the zoo's metrics (the same `generative.evaluate` protocol, so its row can
+join the zoo's table) plus its own:
 
 ```
 digits / ddpm              FD and seconds against sampling steps for DDPM and DDIM, the
@@ -13,7 +13,7 @@ digits / ddpm              FD and seconds against sampling steps for DDPM and DD
                            digit), the forward and reverse chains, per-class samples
 digits / latent_diffusion  FD at the compared DDIM steps
 <toy> / ddpm               modes, high-quality share and KL (in the zoo's metrics)
-speed/seed<s>/             both digits models timed side by side (`diffusion_speed`)
+speed/seed<s>/             both digits models timed side by side once every cell is done
 ```
 
 FDs are measured on m = min(eval.samples, N / 2) samples against one random half of the real
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,95 +34,82 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from emergent import diffusion_speed, rundir
-from emergent.diffusion_config import DiffusionExperiment, Part
-from emergent.diffusion_speed import ready, speed_dir
-from emergent.gen_runner import (
+from emergent import rundir
+from emergent.gentables import cell_means
+from emergent.kinds.diffusion import speed as diffusion_speed
+from emergent.kinds.diffusion.bench import Bench, budget, load_trained
+from emergent.kinds.diffusion.config import DiffusionExperiment, Part
+from emergent.kinds.diffusion.report import build
+from emergent.kinds.diffusion.speed import speed_dir
+from emergent.modelfit import (
     cell_dir,
     check_device,
-    claim,
     load_data,
     train_and_evaluate,
 )
-from generative import registry
-from generative.base import GenerativeModel
-from generative.checkpoint import load_safe
+from emergent.sweep.trial import OnResult, Trial
 from generative.data import Dataset
-from generative.evaluate import real_pool
-from generative.metrics import features, frechet
 from generative.models.diffusion import DDPM
 from generative.models.diffusion.guidance import guided
 from generative.models.diffusion.process import normal_noise
 from generative.models.diffusion.samplers import sample_loop
 from generative.models.diffusion.schedules import timestep_sequence
-from generative.train import FORMAT, FitConfig, autocast, resolve_amp, resolve_device
+from generative.train import resolve_amp
 
 Cell = tuple[str, str, str]
 """(dataset, label, part): the part's model trained on the dataset."""
 
 
-def cells(cfg: DiffusionExperiment) -> list[Cell]:
-    """The cells of one seed, in the order they are computed; "speed" times the two digits
-    models side by side once both are trained (`diffusion_speed`)."""
+PARTS: tuple[Cell, ...] = (("digits", "ddpm", "pixel"), ("digits", "latent_diffusion", "latent"))
+
+
+def preflight(cfg: DiffusionExperiment) -> None:
+    for part in (cfg.pixel, cfg.latent, cfg.toys):
+        check_device(part.train.device)
+
+
+def trials(cfg: DiffusionExperiment, run_dir: Path) -> list[Trial]:
+    """Per seed: the pixel and latent models on the digits, then the DDPM on each toy."""
     return [
-        ("digits", "ddpm", "pixel"),
-        ("digits", "latent_diffusion", "latent"),
-        ("digits", "speed", "speed"),
-        *((toy, "ddpm", "toys") for toy in cfg.toy_datasets),
+        cell_trial(cfg, run_dir, seed, cell)
+        for seed in range(cfg.seed, cfg.seed + cfg.seeds)
+        for cell in (*PARTS, *((toy, "ddpm", "toys") for toy in cfg.toy_datasets))
     ]
 
 
-def cell_path(run_dir: Path, seed: int, cell: Cell) -> Path:
+def cell_trial(cfg: DiffusionExperiment, run_dir: Path, seed: int, cell: Cell) -> Trial:
     dataset, label, part = cell
-    return speed_dir(run_dir, seed) if part == "speed" else cell_dir(run_dir, dataset, label, seed)
+    path = cell_dir(run_dir, dataset, label, seed)
 
-
-def run(cfg: DiffusionExperiment, run_dir: Path, quiet: bool = False) -> Path:
-    """Every cell for every seed (finished ones kept), then the report."""
-    from emergent import diffusion_report
-
-    for part in (cfg.pixel, cfg.latent, cfg.toys):
-        check_device(part.train.device)
-    seeds = range(cfg.seed, cfg.seed + cfg.seeds)
-    for seed in seeds:
-        for dataset, label, part in cells(cfg):
-            cell = cell_path(run_dir, seed, (dataset, label, part))
-            if (cell / "result.json").is_file():
-                continue
-            if part == "speed" and not ready(run_dir, seed):
-                continue  # another process is training one of the two models
-            cell.mkdir(parents=True, exist_ok=True)
-            if not claim(cell / "claim.json"):
-                continue  # another live process is computing it
-            if not quiet:
-                print(f"[{cfg.name}] {dataset} · {label} · seed {seed}", file=sys.stderr)
-            if part == "speed":
-                result = diffusion_speed.measure(cfg, run_dir, seed)
-            else:
-                result = measure_cell(cfg, cell, dataset, label, part, seed, quiet)
-            rundir.write_text_atomic(cell / "result.json", json.dumps(result))
-            (cell / "claim.json").unlink(missing_ok=True)
-    # Counted afresh: a process that skipped a cell held elsewhere may now be the last one.
-    unfinished = sum(
-        not (cell_path(run_dir, seed, cell) / "result.json").is_file()
-        for seed in seeds
-        for cell in cells(cfg)
-    )
-    if unfinished:
+    def run(quiet: bool, on_result: OnResult | None) -> None:
+        path.mkdir(parents=True, exist_ok=True)
         if not quiet:
-            print(
-                f"[{cfg.name}] {unfinished} cell(s) are being computed by another process; "
-                "the last process to finish writes the report",
-                file=sys.stderr,
-            )
-        return run_dir
+            print(f"[{cfg.name}] {dataset} · {label} · seed {seed}", file=sys.stderr)
+        result = measure_cell(cfg, path, dataset, label, part, seed, quiet)
+        rundir.write_text_atomic(path / "result.json", json.dumps(result))
+
+    return Trial(f"{dataset}/{label}/seed{seed}", (path / "result.json").is_file, run)
+
+
+def finish(cfg: DiffusionExperiment, run_dir: Path, quiet: bool) -> None:
+    """Time the two digits models of each seed side by side, one at a time (after every
+    trial, so that nothing else runs beside the clock), then the report."""
+    for seed in range(cfg.seed, cfg.seed + cfg.seeds):
+        path = speed_dir(run_dir, seed)
+        if (path / "result.json").is_file():
+            continue
+        if not quiet:
+            print(f"[{cfg.name}] digits · speed · seed {seed}", file=sys.stderr)
+        path.mkdir(parents=True, exist_ok=True)
+        result = diffusion_speed.measure(cfg, run_dir, seed)
+        rundir.write_text_atomic(path / "result.json", json.dumps(result))
     rundir.write_state(run_dir, status="done")
-    diffusion_report.build(run_dir, cfg)
-    return run_dir
+    build(run_dir, cfg)
 
 
-def budget(part: Part, seed: int) -> FitConfig:
-    return FitConfig(**{**part.train.__dict__, "seed": seed})
+def results(run_dir: Path) -> dict[str, float]:
+    """Each cell's numbers averaged over seeds (`<dataset>/<label>/<metric>`)."""
+    return cell_means(run_dir)
 
 
 def phase(path: Path, compute: Callable[[], Any]) -> Any:
@@ -175,77 +161,6 @@ def measure_cell(
         )
         np.savez_compressed(cell / "chains.npz", forward=forward, reverse=reverse, timesteps=ts)
     return result
-
-
-def load_trained(
-    cell: Path, name: str, options: Any, data: Dataset, train: FitConfig
-) -> GenerativeModel:
-    """The trained model (its EMA weights where the budget kept an EMA), in eval mode."""
-    model = registry.make(name, data.info, options)
-    state = load_safe(cell / "checkpoints" / "fit.pt", FORMAT)
-    model.load_state_dict(state["ema"] or state["model"])
-    return model.to(resolve_device(train.device)).eval()
-
-
-class Bench:
-    """Samples a trained digits model with balanced labels and measures FD, accuracy, time.
-
-    Args:
-        model: a class-conditional DDPM or latent diffusion model on the digits.
-        samples: requested sample-set size (capped at half the real data).
-        seed: the real-data split (as `generative.evaluate`) and the noise of every draw.
-        amp: the autocast dtype of sampling, None for float32.
-    """
-
-    def __init__(
-        self,
-        model: GenerativeModel,
-        data: Dataset,
-        samples: int,
-        seed: int,
-        amp: torch.dtype | None,
-    ) -> None:
-        self.model, self.info, self.seed, self.amp = model, data.info, seed, amp
-        real = real_pool(data)
-        order = np.random.default_rng(seed).permutation(len(real))
-        half = len(real) // 2
-        self.m = min(samples, half)
-        self.real_a = features.embed(real[order[: self.m]], data.info)
-        real_b = features.embed(real[order[half : half + self.m]], data.info)
-        self.floor = frechet.frechet_distance(real_b, self.real_a)
-        self.labels = torch.arange(self.m) % (data.info.num_classes or 1)
-
-    @torch.no_grad()
-    def draw(self, **options: Any) -> tuple[Tensor, float]:
-        """(m, 1, 8, 8) samples for the balanced labels, and the seconds they took."""
-        device = self.model.device
-        gen = torch.Generator(device=device).manual_seed(self.seed)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        began = time.perf_counter()
-        with autocast(device, self.amp):
-            x = self.model.sample(self.m, self.labels.to(device), gen=gen, **options)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        return x.float().cpu(), time.perf_counter() - began
-
-    def run(self, name: str, **options: Any) -> tuple[dict[str, Any], Tensor]:
-        """FD against the real half, the classifier's accuracy on the requested labels and
-        the time, and the samples themselves."""
-        x, seconds = self.draw(**options)
-        fd = frechet.frechet_distance(features.embed(x, self.info), self.real_a)
-        accuracy = (features.predict(x, self.info.kind) == self.labels).float().mean()
-        row = {
-            "name": name,
-            **options,
-            "fd": fd,
-            "fd_floor": self.floor,
-            "accuracy": float(accuracy),
-            "seconds": seconds,
-            "per_sample_s": seconds / self.m,
-            "samples": self.m,
-        }
-        return row, x
 
 
 def steps_sweep(bench: Bench, cfg: DiffusionExperiment) -> list[dict[str, Any]]:

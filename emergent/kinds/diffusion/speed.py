@@ -20,8 +20,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from emergent.diffusion_config import DiffusionExperiment
-from emergent.gen_runner import cell_dir, load_data
+from emergent.kinds.diffusion.bench import Bench, budget, load_trained
+from emergent.kinds.diffusion.config import DiffusionExperiment
+from emergent.modelfit import cell_dir, load_data
 from generative.data import Dataset
 from generative.train import Batches, FitConfig, autocast, resolve_amp
 
@@ -30,14 +31,6 @@ ROUNDS, STEPS = 3, 20
 
 def speed_dir(run_dir: Path, seed: int) -> Path:
     return run_dir / "speed" / f"seed{seed}"
-
-
-def ready(run_dir: Path, seed: int) -> bool:
-    """Both digits models of `seed` are trained and measured (their checkpoints are final)."""
-    return all(
-        (cell_dir(run_dir, "digits", label, seed) / "evaluate.json").is_file()
-        for label in ("ddpm", "latent_diffusion")
-    )
 
 
 def _sync(device: torch.device) -> None:
@@ -79,7 +72,6 @@ def step_seconds(model, data: Dataset, group: str, train: FitConfig, steps: int 
 def measure(cfg: DiffusionExperiment, run_dir: Path, seed: int) -> dict[str, Any]:
     """Medians over interleaved rounds: seconds per training step (pixel; latent diffusion
     and autoencoder stages) and per sample at DDIM `eval.compare_steps`, w = 0."""
-    from emergent.diffusion_runner import Bench, budget, load_trained
 
     data = load_data("digits", seed)
     models, benches, budgets = {}, {}, {}

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from emergent import diffusion_plots
-from emergent.diffusion_config import DiffusionExperiment
+from emergent.kinds.diffusion import plots as diffusion_plots
+from emergent.kinds.diffusion.config import DiffusionExperiment
 
 SAMPLING_FAMILIES = ("vae", "ebm")
 """The zoo's families with a likelihood that is neither exact by construction (flows) nor

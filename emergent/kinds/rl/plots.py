@@ -1,29 +1,16 @@
-"""Figures of a run, drawn from metrics rows and episode frames (matplotlib, Agg)."""
+"""Figures of a reinforcement-learning run, drawn from metrics rows and episode frames."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.ticker import EngFormatter, NullLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.ticker import EngFormatter, NullLocator  # noqa: E402
+from emergent.plotstyle import LEARNED, RANDOM
 
 LABELS = {"return": "Mean return per agent"}
-LEARNED, RANDOM = "#1f5fa8", "#9a9a9a"
-
-plt.rcParams.update(
-    {
-        "figure.dpi": 120,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "axes.grid": True,
-        "grid.alpha": 0.3,
-        "font.size": 10,
-    }
-)
 
 
 def _series(rows: list[dict], kind: str, key: str, policy: str | None = None) -> tuple:

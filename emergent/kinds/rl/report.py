@@ -6,23 +6,19 @@ from pathlib import Path
 
 import numpy as np
 
-from emergent import plots, rundir, worlds
-from emergent.config import ExperimentConfig
+from emergent import rundir, worlds
 from emergent.errors import UserError
+from emergent.kinds.rl import plots
+from emergent.kinds.rl.config import ExperimentConfig, grid_points
 from emergent.logger import read_rows
 from emergent.rollout import EpisodeLog
+from emergent.sweep import grid
 
 
-def build(run_dir: str | Path) -> Path:
+def build(run_dir: Path, cfg: ExperimentConfig) -> Path:
     """Write plots and report.md for a run (or a grid of runs); return the report's path."""
-    run_dir = Path(run_dir)
-    raw, cfg = rundir.read_config(run_dir)
-    if not isinstance(cfg, ExperimentConfig):
-        from emergent import gen_report
-
-        return gen_report.build(run_dir, cfg)
     (run_dir / "plots").mkdir(exist_ok=True)
-    text = grid_report(run_dir, raw, cfg) if cfg.grid else single_report(run_dir, cfg)
+    text = grid_report(run_dir, cfg) if cfg.grid else single_report(run_dir, cfg)
     path = run_dir / "report.md"
     rundir.write_text_atomic(path, text)
     return path
@@ -59,7 +55,7 @@ def learning_verdict(
     )
 
 
-def single_report(run_dir: Path, cfg) -> str:
+def single_report(run_dir: Path, cfg: ExperimentConfig) -> str:
     rows = read_rows(run_dir / "metrics.jsonl")
     world = worlds.analysis(cfg.env.name)
     title = f"{cfg.name}: {cfg.env.name} with {cfg.agent.kind}"
@@ -164,16 +160,15 @@ def _load_log(path: Path) -> EpisodeLog | None:
     return EpisodeLog.load(path) if path.is_file() else None
 
 
-def grid_report(run_dir: Path, raw: dict, cfg) -> str:
-    ((key, values),) = cfg.grid.items()
+def grid_report(run_dir: Path, cfg: ExperimentConfig) -> str:
+    ((key, _),) = cfg.grid.items()
     table = []
-    for value in values:
-        point_dir = run_dir / "points" / f"{key}={value}"
+    for values, point_cfg in grid_points(cfg):
+        value = values[key]
+        point_dir = run_dir / "points" / grid.name(values)
         rows = read_rows(point_dir / "metrics.jsonl")
-        if (point_dir / "config.yaml").is_file() and rundir.read_state(point_dir).get(
-            "status"
-        ) == "done":
-            build(point_dir)
+        if rundir.read_state(point_dir).get("status") == "done":
+            build(point_dir, point_cfg)
         table.append(
             {
                 "value": value,
@@ -285,8 +280,3 @@ def _rank_trend(values: np.ndarray) -> float:
         return 0.0
     ranks = np.argsort(np.argsort(values))
     return float(np.corrcoef(np.arange(len(values)), ranks)[0, 1])
-
-
-def summary_line(run_dir: Path) -> str:
-    """Where the report is, for the end of `emergent run`."""
-    return f"report: {run_dir / 'report.md'}"

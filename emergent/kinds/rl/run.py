@@ -28,26 +28,20 @@ from tqdm import tqdm
 
 import agents
 import envs
-from emergent import config as config_mod
-from emergent import report as report_mod
 from emergent import rundir, worlds
-from emergent.errors import UserError
-from emergent.logger import MetricsLogger
+from emergent.errors import Interrupted, UserError
+from emergent.kinds.rl import report as report_mod
+from emergent.kinds.rl.config import ExperimentConfig, grid_points, to_dict
+from emergent.logger import MetricsLogger, numeric, read_rows
 from emergent.rollout import EpisodeLog, random_policy, run_episodes
+from emergent.sweep import grid
+from emergent.sweep.trial import OnResult, Trial
 from generative.checkpoint import CheckpointError
 
 EVAL_SEED_OFFSET = 7919  # evaluation worlds are seeded apart from the training worlds
 
 
-class Interrupted(Exception):
-    """The user stopped the run (SIGINT); a checkpoint was written to resume from."""
-
-    def __init__(self, run_dir: Path) -> None:
-        super().__init__(str(run_dir))
-        self.run_dir = run_dir
-
-
-def make_env(cfg: config_mod.ExperimentConfig, batch_size: int, seed: int) -> envs.BatchedEnv:
+def make_env(cfg: ExperimentConfig, batch_size: int, seed: int) -> envs.BatchedEnv:
     options = dataclasses.asdict(cfg.env.options)
     try:
         return envs.make(cfg.env.name, batch_size=batch_size, seed=seed, **options)
@@ -55,82 +49,85 @@ def make_env(cfg: config_mod.ExperimentConfig, batch_size: int, seed: int) -> en
         raise UserError(f"env: {err.args[0] if err.args else err}") from None
 
 
-def check_device(cfg: config_mod.ExperimentConfig) -> None:
+def preflight(cfg: ExperimentConfig) -> None:
     if cfg.train.device == "cuda" and not torch.cuda.is_available():
         raise UserError("train.device=cuda, but no CUDA device is visible; use 'auto' or 'cpu'")
 
 
-def make_trainer(cfg: config_mod.ExperimentConfig) -> Any:
-    check_device(cfg)
+def make_trainer(cfg: ExperimentConfig) -> agents.Trainer:
+    preflight(cfg)
     options = dataclasses.asdict(cfg.agent.options)
     return agents.make(cfg.agent.kind, seed=cfg.seed, device=cfg.train.device, **options)
 
 
-def start(
-    cfg: config_mod.ExperimentConfig, raw: dict, runs_dir: str | Path, quiet: bool = False
-) -> Path:
-    """Run a new experiment (a single run, a grid, or a generative kind); return its run dir."""
-    if not isinstance(cfg, config_mod.ExperimentConfig):
-        run_dir = rundir.create(runs_dir, cfg)
-        return run_generative_kind(cfg, run_dir, quiet)
-    check_device(cfg)
-    run_dir = rundir.create(runs_dir, cfg)
-    if cfg.grid:
-        return run_grid(cfg, raw, run_dir, quiet)
-    return train_run(cfg, run_dir, resume=False, quiet=quiet)
+def trials(cfg: ExperimentConfig, run_dir: Path) -> list[Trial]:
+    """One trial for a single run; one per grid value in `points/<key>=<value>/` for a grid."""
+    if not cfg.grid:
+        return [
+            Trial(
+                "run",
+                lambda: rundir.read_state(run_dir).get("status") == "done",
+                lambda quiet, on_result: train_run(
+                    cfg,
+                    run_dir,
+                    resume=started(run_dir),
+                    quiet=quiet,
+                    on_eval=learned_only(on_result),
+                ),
+            )
+        ]
+    return [
+        point_trial(cfg.name, grid.name(values), point_cfg, run_dir / "points")
+        for values, point_cfg in grid_points(cfg)
+    ]
 
 
-def resume(run_dir: str | Path, quiet: bool = False) -> Path:
-    """Continue an interrupted run (or grid) from its last checkpoint."""
-    run_dir = Path(run_dir)
-    raw, cfg = rundir.read_config(run_dir)
-    if not isinstance(cfg, config_mod.ExperimentConfig):
-        if rundir.read_state(run_dir).get("status") == "done":
-            raise UserError(f"run {str(run_dir)!r} already finished; start a new run instead")
-        return run_generative_kind(cfg, run_dir, quiet)
-    if cfg.grid:
-        return run_grid(cfg, raw, run_dir, quiet)
-    return train_run(cfg, run_dir, resume=True, quiet=quiet)
+def started(run_dir: Path) -> bool:
+    """Whether a run has begun: it resumes from its last checkpoint (an error if it has none)."""
+    return bool(rundir.checkpoints(run_dir)) or (run_dir / "metrics.jsonl").exists()
 
 
-def run_generative_kind(cfg: Any, run_dir: Path, quiet: bool) -> Path:
-    """Generative experiments stop at Ctrl-C with their last checkpoint kept."""
-    from emergent import gen_runner
+def point_trial(name: str, point: str, cfg: ExperimentConfig, folder: Path) -> Trial:
+    """A grid point: resumed from its checkpoint, or started afresh in a cleared directory."""
+    path = folder / point
 
-    try:
-        return gen_runner.run(cfg, run_dir, quiet)
-    except KeyboardInterrupt:
-        rundir.write_state(run_dir, status="interrupted")
-        raise Interrupted(run_dir) from None
-
-
-def run_grid(cfg: config_mod.ExperimentConfig, raw: dict, run_dir: Path, quiet: bool) -> Path:
-    """Train once per grid value (finished points are kept on resume), then report."""
-    for key, value, point_cfg in config_mod.grid_points(raw, cfg):
-        point_dir = run_dir / "points" / f"{key}={value}"
-        state = rundir.read_state(point_dir)
-        if state.get("status") == "done":
-            continue
+    def run(quiet: bool, on_result: OnResult | None) -> None:
         if not quiet:
-            print(f"[{cfg.name}] grid point {key}={value}", file=sys.stderr)
-        if point_dir.exists() and rundir.checkpoints(point_dir):
-            train_run(point_cfg, point_dir, resume=True, quiet=quiet, report=False)
-        else:
-            point_dir.mkdir(parents=True, exist_ok=True)
-            rundir.write_config(point_dir, point_cfg)
-            train_run(point_cfg, point_dir, resume=False, quiet=quiet, report=False)
-    rundir.write_state(run_dir, status="done")
-    report_mod.build(run_dir)
-    return run_dir
+            print(f"[{name}] grid point {point}", file=sys.stderr)
+        resume = bool(rundir.checkpoints(path))
+        if not resume:
+            rundir.clear(path)
+            rundir.write_config(path, to_dict(cfg))
+        train_run(cfg, path, resume=resume, quiet=quiet, on_eval=learned_only(on_result))
+
+    return Trial(point, lambda: rundir.read_state(path).get("status") == "done", run)
+
+
+def learned_only(on_result: OnResult | None) -> OnResult | None:
+    """Pass on the learned policy's evaluation rows only (random play is a baseline)."""
+    if on_result is None:
+        return None
+    return lambda row: on_result(row) if row.get("policy") == "learned" else None
+
+
+def finish(cfg: ExperimentConfig, run_dir: Path, quiet: bool) -> None:
+    if cfg.grid:
+        rundir.write_state(run_dir, status="done")
+    report_mod.build(run_dir, cfg)
+
+
+def results(run_dir: Path) -> dict[str, float]:
+    """The final learned evaluation's numbers (return, the world's metrics, event counts)."""
+    learned, _ = worlds.final_rows(read_rows(run_dir / "metrics.jsonl"))
+    return numeric(learned)
 
 
 def train_run(
-    cfg: config_mod.ExperimentConfig,
+    cfg: ExperimentConfig,
     run_dir: Path,
     resume: bool,
     quiet: bool = False,
-    report: bool = True,
-    on_eval: Callable[[dict[str, Any]], None] | None = None,
+    on_eval: OnResult | None = None,
 ) -> Path:
     """Train one config in `run_dir` (new, or resumed from its last checkpoint).
 
@@ -175,15 +172,12 @@ def train_run(
         trainer.policy.save(run_dir / "checkpoints" / "policy.pt")
         logger.close()
         rundir.write_state(run_dir, status="done", agent_steps=step)
-        if report:
-            report_mod.build(run_dir)
         return run_dir
     finally:
-        if hasattr(trainer, "close"):  # trainers that hold processes (RLlib's Ray actors)
-            trainer.close()
+        trainer.close()  # releases what a trainer holds (RLlib's Ray actors)
 
 
-def restore(trainer: Any, run_dir: Path) -> int:
+def restore(trainer: agents.Trainer, run_dir: Path) -> int:
     state = rundir.read_state(run_dir)
     if state.get("status") == "done":
         raise UserError(f"run {str(run_dir)!r} already finished; start a new run instead")
@@ -221,7 +215,7 @@ class RunHooks:
 
     def __init__(
         self,
-        cfg: config_mod.ExperimentConfig,
+        cfg: ExperimentConfig,
         run_dir: Path,
         trainer: Any,
         eval_env: envs.BatchedEnv,

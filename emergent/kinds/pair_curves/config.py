@@ -1,0 +1,43 @@
+"""Config of the generative–discriminative pair experiment (`kind: pair_curves`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from emergent.config import from_dict, plain
+from emergent.modelspec import check_dataset
+
+
+@dataclass(frozen=True)
+class PairExperiment:
+    """Ng & Jordan (2002): Naive Bayes against logistic regression as the train set grows."""
+
+    name: str
+    datasets: tuple[str, ...] = ("breast_cancer", "wine", "digits_tabular", "digits_binary")
+    sizes: tuple[int, ...] = ()
+    """Training-set sizes m; empty = about 10 sizes log-spaced from 2 per class to the full set."""
+    seeds: int = 10
+    C: float = 1.0
+    """Inverse L2 strength of logistic regression (scikit-learn's convention)."""
+    seed: int = 0
+    kind: str = "pair_curves"
+
+    def __post_init__(self) -> None:
+        if self.seeds < 2:
+            raise ValueError(f"seeds={self.seeds}; need at least 2 for confidence bands")
+        if any(m < 2 for m in self.sizes):
+            raise ValueError(f"sizes={list(self.sizes)}; every size must be at least 2")
+        if not self.C > 0:
+            raise ValueError(f"C={self.C}; must be positive")
+
+
+def parse(raw: dict) -> PairExperiment:
+    raw = {k: v for k, v in raw.items() if k != "kind"}
+    for data in raw.get("datasets", []) or []:
+        check_dataset(data, "datasets")
+    return from_dict(PairExperiment, raw, "pair_curves")
+
+
+def to_dict(cfg: PairExperiment) -> dict:
+    return {"kind": cfg.kind, **plain(dataclasses.asdict(cfg))}

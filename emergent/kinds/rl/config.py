@@ -1,0 +1,156 @@
+"""Config of a reinforcement-learning experiment (`kind: rl`, the default): a world, a learner,
+a training budget, and optionally a grid of one swept key."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import agents
+import envs
+from emergent.config import (
+    check_keys,
+    coerce,
+    from_dict,
+    missing,
+    plain,
+    section,
+)
+from emergent.errors import UserError
+from emergent.sweep import grid as sweep_grid
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How long to train and how often to look at the agents."""
+
+    steps: int = 200_000
+    """Agent-steps of training (environment steps × agents × copies)."""
+    num_envs: int = 8
+    """B: copies of the world stepped together during training."""
+    eval_every: int = 50_000
+    """Agent-steps between evaluations (episode logs -> social metrics)."""
+    eval_envs: int = 4
+    """Copies evaluated in parallel, one episode each."""
+    checkpoint_every: int = 50_000
+    """Agent-steps between checkpoints (written atomically)."""
+    device: str = "auto"
+    """'auto' (CUDA when present, else CPU), 'cpu' or 'cuda'."""
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "num_envs", "eval_every", "eval_envs", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)}; must be at least 1")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device={self.device!r}; allowed: 'auto', 'cpu', 'cuda'")
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """Which world, and its typed options."""
+
+    name: str
+    options: Any
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """Which learner, and its typed options."""
+
+    kind: str
+    options: Any
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """One experiment: a world, a learner, a training budget, and optionally a grid.
+
+    `grid` maps dotted keys (e.g. `env.regrowth_scale`) to lists of values; the run then
+    trains once per value and reports the metrics against it.
+    """
+
+    name: str
+    env: EnvSpec
+    agent: AgentSpec
+    train: TrainConfig = field(default_factory=TrainConfig)
+    seed: int = 0
+    grid: dict[str, tuple] = field(default_factory=dict)
+
+
+TOP_KEYS = ("name", "kind", "seed", "env", "agent", "train", "grid")
+
+
+def parse(raw: dict) -> ExperimentConfig:
+    """Validate a raw reinforcement-learning experiment into an `ExperimentConfig`."""
+    raw = dict(raw)
+    raw.pop("kind", None)
+    check_keys(raw, TOP_KEYS, "")
+    if "name" not in raw:
+        raise UserError("config: missing key 'name' (the experiment's name, used for runs/<name>/)")
+    name = coerce(raw["name"], str, "name")
+    seed = coerce(raw.get("seed", 0), int, "seed")
+    env = parse_env(raw.get("env"))
+    agent = parse_agent(raw.get("agent"))
+    train = from_dict(TrainConfig, section(raw.get("train", {}), "train"), "train")
+    grid = parse_grid(raw.get("grid", {}) or {})
+    base = {k: v for k, v in raw.items() if k != "grid"}
+    for values in sweep_grid.points(grid) if grid else ():  # each point must be valid itself
+        parse(sweep_grid.with_values(base, values))
+    return ExperimentConfig(name=name, env=env, agent=agent, train=train, seed=seed, grid=grid)
+
+
+def parse_env(raw: Any) -> EnvSpec:
+    raw = dict(section(raw, "env"))
+    known = sorted(envs.WORLDS)
+    name = coerce(raw.pop("name", None) or missing("env.name", known), str, "env.name")
+    if name not in envs.WORLDS:
+        raise UserError(f"env.name: unknown environment {name!r}; known: {', '.join(known)}")
+    return EnvSpec(name, from_dict(envs.WORLDS[name].config, raw, "env"))
+
+
+def parse_agent(raw: Any) -> AgentSpec:
+    raw = dict(section(raw, "agent"))
+    known = sorted(agents.LEARNERS)
+    kind = coerce(raw.pop("kind", None) or missing("agent.kind", known), str, "agent.kind")
+    if kind not in agents.LEARNERS:
+        raise UserError(f"agent.kind: unknown agent {kind!r}; known: {', '.join(known)}")
+    return AgentSpec(kind, from_dict(agents.LEARNERS[kind].config, raw, "agent"))
+
+
+def parse_grid(raw: Any) -> dict[str, tuple]:
+    if not isinstance(raw, dict):
+        raise UserError("grid: expected a mapping of dotted keys to lists of values")
+    grid = {}
+    for key, values in raw.items():
+        if not isinstance(values, list) or not values:
+            raise UserError(f"grid.{key}: expected a non-empty list of values")
+        if key.split(".")[0] not in ("env", "agent", "train", "seed"):
+            raise UserError(f"grid.{key}: can only vary env.*, agent.*, train.* or seed")
+        grid[key] = tuple(values)
+    if len(grid) > 1:
+        raise UserError(
+            f"grid: one swept key at a time, got {sorted(grid)}; use `emergent sweep` for more"
+        )
+    return grid
+
+
+def grid_points(cfg: ExperimentConfig) -> list[tuple[dict[str, Any], ExperimentConfig]]:
+    """(swept values, config without a grid) for each point of the grid."""
+    base = {k: v for k, v in to_dict(cfg).items() if k != "grid"}
+    return [
+        (values, parse(sweep_grid.with_values(base, values)))
+        for values in sweep_grid.points(cfg.grid)
+    ]
+
+
+def to_dict(cfg: ExperimentConfig) -> dict:
+    """The resolved config as plain YAML-ready data (what `config.yaml` holds)."""
+    return {
+        "name": cfg.name,
+        "seed": cfg.seed,
+        "env": {"name": cfg.env.name, **plain(dataclasses.asdict(cfg.env.options))},
+        "agent": {"kind": cfg.agent.kind, **plain(dataclasses.asdict(cfg.agent.options))},
+        "train": plain(dataclasses.asdict(cfg.train)),
+        **({"grid": {k: list(v) for k, v in cfg.grid.items()}} if cfg.grid else {}),
+    }

@@ -75,7 +75,7 @@ def sequential(config: sweep_config.SweepConfig, root: Path) -> tuple[float, lis
     for trial in config.trials:
         path = sweep_config.trial_dir(sweep_dir, trial.name)
         begin = time.perf_counter()
-        kinds.kind_of(trial.config).run(trial.config, path, resume=False, quiet=True)
+        kinds.run(kinds.kind_of(trial.config), trial.config, path, quiet=True)
         per_trial.append(time.perf_counter() - begin)
     return time.perf_counter() - start, per_trial, sweep_dir
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-import sklearn.datasets
 import torch
 
 from generative.data import DataInfo, Dataset
@@ -27,6 +26,8 @@ LEVELS = 17
 @lru_cache(maxsize=1)
 def digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     """Levels (1797, 64) int64 in 0..16 and labels (1797,) int64 in 0..9 (read-only)."""
+    import sklearn.datasets  # heavy: imported when the digits are first loaded
+
     raw = sklearn.datasets.load_digits()
     levels, labels = raw.data.astype(np.int64), raw.target.astype(np.int64)
     levels.flags.writeable = False

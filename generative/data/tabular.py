@@ -14,10 +14,7 @@ curves subsample the train split, so train is kept large. Nothing is downloaded.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
-import sklearn.datasets
 import torch
 
 from generative.data import DataInfo, Dataset
@@ -29,13 +26,16 @@ BINARY_THRESHOLD = 8
 
 def _table(
     name: str,
-    loader: Callable[..., tuple[np.ndarray, np.ndarray]],
+    loader: str,
     seed: int,
     val_fraction: float,
     test_fraction: float,
     standardize: bool,
 ) -> Dataset:
-    x, y = loader(return_X_y=True)
+    """`loader` names the function of `sklearn.datasets` (imported when first used)."""
+    import sklearn.datasets
+
+    x, y = getattr(sklearn.datasets, loader)(return_X_y=True)
     fractions = (1 - val_fraction - test_fraction, val_fraction, test_fraction)
     idx = stratified_split(y, fractions, np.random.default_rng(seed))
     x = x.astype(np.float64)
@@ -54,7 +54,7 @@ def load_breast_cancer(
     """Wisconsin diagnostic breast cancer: (30,) continuous features, 2 classes."""
     return _table(
         "breast_cancer",
-        sklearn.datasets.load_breast_cancer,
+        "load_breast_cancer",
         seed,
         val_fraction,
         test_fraction,
@@ -66,18 +66,14 @@ def load_wine(
     seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.2, standardize: bool = True
 ) -> Dataset:
     """Wine recognition: (13,) continuous features, 3 classes."""
-    return _table(
-        "wine", sklearn.datasets.load_wine, seed, val_fraction, test_fraction, standardize
-    )
+    return _table("wine", "load_wine", seed, val_fraction, test_fraction, standardize)
 
 
 def load_iris(
     seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.2, standardize: bool = True
 ) -> Dataset:
     """Fisher's iris: (4,) continuous features, 3 classes."""
-    return _table(
-        "iris", sklearn.datasets.load_iris, seed, val_fraction, test_fraction, standardize
-    )
+    return _table("iris", "load_iris", seed, val_fraction, test_fraction, standardize)
 
 
 def _digit_table(

@@ -217,7 +217,7 @@ class RunHooks:
         self,
         cfg: ExperimentConfig,
         run_dir: Path,
-        trainer: Any,
+        trainer: agents.Trainer,
         eval_env: envs.BatchedEnv,
         logger: MetricsLogger,
         start_step: int,

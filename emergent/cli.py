@@ -14,6 +14,7 @@ Mistakes in the input print one line and exit with status 2; an interrupted run 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -24,9 +25,7 @@ EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse's own errors: one line, status 2
-        self.exit(
-            2, f"emergent: error: {message} (see `emergent {self.prog.split()[-1]} --help`)\n"
-        )
+        self.exit(2, f"emergent: error: {message} (see `{self.prog} --help`)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,6 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as err:
         print(f"emergent: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # outside a run (a run saves and says how to resume)
+        print("emergent: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader went away (`emergent list | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:

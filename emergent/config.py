@@ -23,21 +23,61 @@ from emergent.errors import UserError
 T = TypeVar("T")
 
 
+SEED_MAX = 2**32 - 1
+"""Seeds are unsigned 32-bit integers (what NumPy, PyTorch and Gymnasium accept)."""
+
+
 def read_raw(path: str | Path, overrides: list[str] | tuple[str, ...], what: str) -> dict:
     """The YAML mapping of config file `path` with `key=value` overrides applied."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"config file {str(path)!r} not found; see `emergent list` for {what}")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        first = str(err).splitlines()[0] if str(err) else "syntax error"
-        raise UserError(f"{path}: not valid YAML ({first}); fix the file's syntax") from None
-    if not isinstance(raw, dict):
-        raise UserError(f"{path}: expected a mapping of config keys at the top level")
+    raw = read_mapping(path, "fix the file")
     for item in overrides:
         apply_override(raw, item)
     return raw
+
+
+def read_mapping(path: Path, fix: str) -> dict:
+    """The YAML mapping in file `path` (a config file, a run's config.yaml or sweep.yaml).
+
+    Raises:
+        UserError: unreadable, not text, not valid YAML, or not a mapping; the message names
+            the file and ends with `fix`.
+    """
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else "not UTF-8 text"
+        raise UserError(f"{path}: cannot be read ({reason}); {fix}") from None
+    except yaml.YAMLError as err:
+        first = str(err).splitlines()[0] if str(err) else "syntax error"
+        raise UserError(f"{path}: not valid YAML ({first}); {fix}") from None
+    if not isinstance(raw, dict):
+        found = "an empty file" if raw is None else f"a {type(raw).__name__}"
+        raise UserError(f"{path}: expected a mapping of config keys, found {found}; {fix}")
+    return raw
+
+
+def check_seed(value: Any, key: str = "seed") -> int:
+    """A seed: an integer in [0, 2**32 - 1]; `key` names it in the message."""
+    number = coerce(value, int, key)
+    if not 0 <= number <= SEED_MAX:
+        raise UserError(f"config: {key}={number}; a seed is an integer in [0, {SEED_MAX}]")
+    return number
+
+
+def run_name(raw: dict) -> str:
+    """The experiment's name, used as the folder runs/<name>/: a plain, non-empty name."""
+    if "name" not in raw:
+        raise UserError("config: missing key 'name' (the experiment's name, used for runs/<name>/)")
+    name = coerce(raw["name"], str, "name")
+    if not name.strip() or name in (".", "..") or any(c in name for c in "/\\\0"):
+        raise UserError(
+            f"config: name={name!r}; a name is a plain folder name: not empty, no '/', '\\' "
+            "or '..' (e.g. commons_scarcity)"
+        )
+    return name
 
 
 def apply_override(raw: dict, item: str) -> None:
@@ -147,6 +187,8 @@ def coerce(value: Any, kind: Any, key: str) -> Any:
         number = _number(value)
         if number is None:
             raise UserError(f"config: {key}: expected a number, got {value!r}")
+        if not math.isfinite(number):
+            raise UserError(f"config: {key}: expected a finite number, got {value!r}")
         return float(number)
     if kind is str:
         if isinstance(value, str):

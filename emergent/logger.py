@@ -13,21 +13,45 @@ from typing import Any
 
 from torch.utils.tensorboard import SummaryWriter
 
+from emergent.errors import UserError
+
 
 def read_rows(path: str | Path) -> list[dict[str, Any]]:
-    """Rows of a metrics.jsonl; a last line cut short by a kill is skipped."""
+    """Rows of a metrics.jsonl (or attempts.jsonl); a last line cut short by a kill is skipped.
+
+    Raises:
+        UserError: a damaged line before the last, or a row that is not a JSON object with an
+            integer `step`; the message names the file and the line.
+    """
     path = Path(path)
     if not path.is_file():
         return []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"{path}: cannot be read ({type(err).__name__}); {ROWS_FIX}") from None
     rows = []
-    for line in path.read_text().splitlines():
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    for i, line in enumerate(lines):
         if not line.strip():
             continue
         try:
-            rows.append(json.loads(line))
+            row = json.loads(line)
         except json.JSONDecodeError:
-            continue
+            if i == last:  # cut short by a kill while it was written
+                continue
+            raise UserError(f"{path}:{i + 1}: not a JSON row; {ROWS_FIX}") from None
+        if not isinstance(row, dict) or not _is_step(row.get("step", 0)):
+            raise UserError(f"{path}:{i + 1}: not a row with an integer step; {ROWS_FIX}")
+        rows.append(row)
     return rows
+
+
+ROWS_FIX = "the file is damaged: delete the line (or the run) and rebuild the report"
+
+
+def _is_step(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def truncate_after(path: Path, step: int) -> None:
@@ -46,7 +70,10 @@ class MetricsLogger:
         if resume_step is not None:
             truncate_after(self.path, resume_step)
         self._file = open(self.path, "a")  # noqa: SIM115 - held open for the run's life
-        self._tb = SummaryWriter(str(run_dir / "tensorboard"), purge_step=resume_step)
+        # TensorBoard drops events at purge_step and after: the checkpoint's own step is kept,
+        # as in metrics.jsonl.
+        purge = None if resume_step is None else resume_step + 1
+        self._tb = SummaryWriter(str(run_dir / "tensorboard"), purge_step=purge)
 
     def log(self, row: dict[str, Any]) -> None:
         row = {

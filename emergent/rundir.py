@@ -12,16 +12,21 @@ plots/, report.md
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import shutil
+import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from emergent.config import read_mapping
 from emergent.errors import UserError
 
 CHECKPOINT = re.compile(r"step_(\d+)\.pt$")
@@ -41,7 +46,13 @@ def new_dir(base: Path) -> Path:
     while path.exists():
         n += 1
         path = base / f"{stamp}-{n}"
-    path.mkdir(parents=True)
+    try:
+        path.mkdir(parents=True)
+    except OSError as err:  # a file where a folder should be, no permission, a full disk
+        raise UserError(
+            f"cannot create the run directory {str(path)!r} ({err.strerror or err}); "
+            "choose another --runs-dir"
+        ) from None
     return path
 
 
@@ -57,7 +68,7 @@ def read_config(run_dir: Path) -> dict:
         raise UserError(f"run directory {str(run_dir)!r} not found")
     if not path.is_file():
         raise UserError(f"{str(run_dir)!r} is not a run directory (no config.yaml in it)")
-    return yaml.safe_load(path.read_text())
+    return read_mapping(path, "restore the run's config.yaml or start a new run")
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -74,10 +85,57 @@ def write_state(run_dir: Path, **state: Any) -> None:
 
 
 def read_state(run_dir: Path) -> dict[str, Any]:
-    try:
-        return json.loads((run_dir / "state.json").read_text())
-    except (OSError, json.JSONDecodeError):
+    """The run's state.json ({} when there is none yet).
+
+    Raises:
+        UserError: a state.json that is not a JSON object with a known status.
+    """
+    path = run_dir / "state.json"
+    if not path.is_file():
         return {}
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise UserError(f"{path}: damaged ({type(err).__name__}); {STATE_FIX}") from None
+    if not isinstance(state, dict) or state.get("status") not in STATUSES:
+        raise UserError(
+            f"{path}: not a run state (status one of {', '.join(STATUSES)}); {STATE_FIX}"
+        )
+    return state
+
+
+STATUSES = ("running", "interrupted", "done")
+STATE_FIX = 'write {"status": "interrupted"} into it to resume the run'
+
+
+@contextmanager
+def lock(run_dir: Path) -> Iterator[None]:
+    """Hold the run directory for this process: a second process that tries to run or resume
+    it at the same time gets a one-line error. The lock goes with the process (a kill
+    releases it), so a crashed run never blocks its own resume.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(run_dir / LOCK_FILE, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise UserError(
+                f"run {str(run_dir)!r} is in use by {holder}; wait for it to finish (or stop "
+                "it) before resuming"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()} on {socket.gethostname()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+LOCK_FILE = ".lock"
 
 
 def checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
@@ -99,7 +157,7 @@ def prune_checkpoints(run_dir: Path, keep: int = 2) -> None:
         path.unlink(missing_ok=True)
 
 
-KEPT_ON_RESTART = ("config.yaml", "attempts.jsonl")
+KEPT_ON_RESTART = ("config.yaml", "attempts.jsonl", LOCK_FILE)
 """What a run directory restarted from scratch keeps: its config and the record of attempts."""
 
 

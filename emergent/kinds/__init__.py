@@ -94,14 +94,16 @@ def run(
 ) -> Path:
     """Every unfinished trial of the run in this process, then `finish` (the report).
 
-    Ctrl-C stops it with what was finished kept (`Interrupted`, exit 130)."""
-    try:
-        with plotstyle.styled():
-            run_local(kind.trials(cfg, run_dir), quiet, on_result)
-        finish(kind, cfg, run_dir, quiet)
-    except KeyboardInterrupt:
-        rundir.write_state(run_dir, status="interrupted")
-        raise Interrupted(run_dir) from None
+    Ctrl-C stops it with what was finished kept (`Interrupted`, exit 130); a second process
+    running the same directory at the same time is refused (`rundir.lock`)."""
+    with rundir.lock(run_dir):
+        try:
+            with plotstyle.styled():
+                run_local(kind.trials(cfg, run_dir), quiet, on_result)
+            finish(kind, cfg, run_dir, quiet)
+        except KeyboardInterrupt:
+            rundir.write_state(run_dir, status="interrupted")
+            raise Interrupted(run_dir) from None
     return run_dir
 
 

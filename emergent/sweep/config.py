@@ -24,6 +24,7 @@ trials, and every trial's config is built and validated by `emergent.config` bef
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,8 @@ DISTRIBUTIONS = ("uniform", "loguniform", "choice")
 FIXED_KEYS = ("name", "kind", "seed")
 """Top-level keys a sweep cannot vary (seeds are swept by `sweep.seeds`)."""
 SWEEP_FILE = "sweep.yaml"  # in a sweep directory: the resolved sweep config
+MAX_TRIALS = 10_000
+"""Trials of one sweep at the most (each is a run directory with its own checkpoints)."""
 SAMPLE_DIGITS = 4  # sampled floats are rounded to 4 significant digits, so names are exact
 
 
@@ -166,7 +169,7 @@ def is_sweep_file(path: str | Path) -> bool:
     """Whether a YAML file has a top-level `sweep:` section (False if unreadable)."""
     try:
         raw = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError):
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return False
     return isinstance(raw, dict) and "sweep" in raw
 
@@ -182,7 +185,7 @@ def read_dir(sweep_dir: str | Path) -> SweepConfig:
         raise UserError(f"sweep directory {str(sweep_dir)!r} not found")
     if not is_sweep_dir(sweep_dir):
         raise UserError(f"{str(sweep_dir)!r} is not a sweep directory (no {SWEEP_FILE} in it)")
-    return parse(yaml.safe_load((sweep_dir / SWEEP_FILE).read_text()))
+    return parse(config.read_mapping(sweep_dir / SWEEP_FILE, "restore the sweep's sweep.yaml"))
 
 
 def trial_dir(sweep_dir: str | Path, name: str) -> Path:
@@ -210,6 +213,12 @@ def parse(raw: dict) -> SweepConfig:
     base = kinds.to_dict(base_cfg)
     section = parse_section(section_raw, base)
     check_resources(section.resources, base.get("train", {}).get("device", "cpu"))
+    settings = math.prod(len(v) for v in section.grid.values()) * section.num_samples
+    if settings * len(section.seeds) > MAX_TRIALS:
+        raise UserError(
+            f"sweep: {settings:,} settings × {len(section.seeds)} seeds = "
+            f"{settings * len(section.seeds):,} trials; at most {MAX_TRIALS:,} (sweep fewer values)"
+        )
     return SweepConfig(base=base, section=section, trials=tuple(build_trials(base, section)))
 
 
@@ -226,8 +235,10 @@ def parse_section(raw: dict, base: dict) -> SweepSection:
     if both:
         raise UserError(f"sweep: {both[0]!r} is both in sweep.grid and sweep.sample; pick one")
     num_samples = config.coerce(raw.get("num_samples", 1), int, "sweep.num_samples")
-    if num_samples < 1:
-        raise UserError(f"config: sweep.num_samples={num_samples}; must be at least 1")
+    if not 1 <= num_samples <= MAX_TRIALS:
+        raise UserError(
+            f"config: sweep.num_samples={num_samples}; must be from 1 to {MAX_TRIALS:,}"
+        )
     if num_samples > 1 and not sample:
         raise UserError(
             f"config: sweep.num_samples={num_samples} needs distributions in sweep.sample"
@@ -317,13 +328,22 @@ def parse_distribution(spec: Any, where: str) -> Distribution:
 
 def parse_seeds(raw: Any, base_seed: int) -> tuple[int, ...]:
     if isinstance(raw, list):
-        seeds = tuple(config.coerce(s, int, f"sweep.seeds[{i}]") for i, s in enumerate(raw))
+        if len(raw) > MAX_TRIALS:
+            raise UserError(f"config: sweep.seeds has {len(raw)} seeds; at most {MAX_TRIALS:,}")
+        seeds = tuple(config.check_seed(s, f"sweep.seeds[{i}]") for i, s in enumerate(raw))
         if not seeds or len(set(seeds)) != len(seeds):
             raise UserError(f"config: sweep.seeds={raw}; need distinct seeds, at least one")
         return seeds
     count = config.coerce(raw, int, "sweep.seeds")
-    if count < 1:
-        raise UserError(f"config: sweep.seeds={count}; a count of at least 1, or a list of seeds")
+    if not 1 <= count <= MAX_TRIALS:
+        raise UserError(
+            f"config: sweep.seeds={count}; a count from 1 to {MAX_TRIALS:,}, or a list of seeds"
+        )
+    if base_seed + count - 1 > config.SEED_MAX:
+        raise UserError(
+            f"config: seed={base_seed} with sweep.seeds={count} passes the largest seed "
+            f"{config.SEED_MAX}; lower the seed or the count"
+        )
     return tuple(range(base_seed, base_seed + count))
 
 

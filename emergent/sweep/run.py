@@ -40,6 +40,7 @@ import yaml
 
 from emergent import kinds, plotstyle, rundir
 from emergent.errors import UserError
+from emergent.kinds.record import Kind
 from emergent.sweep import config as sweep_config
 from emergent.sweep import report as sweep_report
 from emergent.sweep.trial import by_name
@@ -201,13 +202,26 @@ def run_parallel(
     What is finished lives in the run directory, so a resumed run needs none of Tune's state:
     it starts a new Tune experiment over the trials still to do.
     """
-    import ray
 
     run_dir = Path(run_dir).resolve()
     kind, cfg = kinds.read_run(run_dir)
     if rundir.read_state(run_dir).get("status") == "done":
         raise UserError(f"run {str(run_dir)!r} already finished; start a new run instead")
     kind.preflight(cfg)
+    with rundir.lock(run_dir):
+        return _run_parallel(kind, cfg, run_dir, address, max_concurrent, quiet)
+
+
+def _run_parallel(
+    kind: Kind,
+    cfg: Any,
+    run_dir: Path,
+    address: str | None,
+    max_concurrent: int | None,
+    quiet: bool,
+) -> SweepOutcome:
+    import ray
+
     trials = kind.trials(cfg, run_dir)
     todo = [t.name for t in trials if not t.done()]
     failed: tuple[str, ...] = ()

@@ -19,7 +19,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from emergent.config import check_keys, coerce, from_dict, plain, section
+from emergent.config import check_keys, check_seed, coerce, from_dict, plain, run_name, section
 from emergent.errors import UserError
 from generative import registry
 from generative.models.diffusion import DDPMConfig, LatentDiffusionConfig
@@ -159,8 +159,8 @@ def parse(raw: dict) -> DiffusionExperiment:
         except (TypeError, ValueError) as err:
             raise UserError(f"toys.data: {name}: {err}") from None
     return DiffusionExperiment(
-        name=coerce(raw["name"], str, "name"),
-        seed=coerce(raw.get("seed", 0), int, "seed"),
+        name=run_name(raw),
+        seed=check_seed(raw.get("seed", 0)),
         seeds=seeds,
         zoo_run=coerce(raw.get("zoo_run", ""), str, "zoo_run"),
         pixel=parts["pixel"],

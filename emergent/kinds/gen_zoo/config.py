@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from emergent.config import check_keys, coerce, from_dict, plain, section
+from emergent.config import check_keys, check_seed, coerce, from_dict, plain, run_name, section
 from emergent.errors import UserError
 from emergent.modelspec import EvalConfig, ModelSpec, check_dataset, model_to_dict, parse_model
 from generative.train import FitConfig
@@ -38,11 +38,15 @@ class ZooExperiment:
     """Code sizes of the autoencoder-against-PCA reconstruction table (digits)."""
     kind: str = "gen_zoo"
 
+    def __post_init__(self) -> None:
+        if self.seeds < 1:
+            raise ValueError(f"seeds={self.seeds}; need at least 1")
+        if any(k < 1 for k in self.code_sizes):
+            raise ValueError(f"code_sizes={list(self.code_sizes)}; each must be at least 1")
+
 
 def parse(raw: dict) -> ZooExperiment:
     check_keys(raw, TOP_KEYS, "")
-    if "name" not in raw:
-        raise UserError("config: missing key 'name' (the experiment's name, used for runs/<name>/)")
     datasets = coerce(raw.get("datasets", []), tuple[str, ...], "datasets")
     for data in datasets:
         check_dataset(data, "datasets")
@@ -56,8 +60,8 @@ def parse(raw: dict) -> ZooExperiment:
         entries.append(ZooEntry(str(label), parse_model(spec, f"models.{label}"), lr))
     try:
         return ZooExperiment(
-            name=coerce(raw["name"], str, "name"),
-            seed=coerce(raw.get("seed", 0), int, "seed"),
+            name=run_name(raw),
+            seed=check_seed(raw.get("seed", 0)),
             datasets=datasets,
             models=tuple(entries),
             seeds=coerce(raw.get("seeds", 3), int, "seeds"),

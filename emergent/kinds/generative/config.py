@@ -5,8 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from emergent.config import check_keys, coerce, from_dict, plain, section
-from emergent.errors import UserError
+from emergent.config import check_keys, check_seed, from_dict, plain, run_name, section
 from emergent.modelspec import (
     DataSpec,
     EvalConfig,
@@ -35,11 +34,9 @@ class GenerativeExperiment:
 
 def parse(raw: dict) -> GenerativeExperiment:
     check_keys(raw, TOP_KEYS, "")
-    if "name" not in raw:
-        raise UserError("config: missing key 'name' (the experiment's name, used for runs/<name>/)")
     return GenerativeExperiment(
-        name=coerce(raw["name"], str, "name"),
-        seed=coerce(raw.get("seed", 0), int, "seed"),
+        name=run_name(raw),
+        seed=check_seed(raw.get("seed", 0)),
         model=parse_model(raw.get("model"), "model"),
         data=parse_data(raw.get("data")),
         train=from_dict(FitConfig, section(raw.get("train", {}), "train"), "train"),

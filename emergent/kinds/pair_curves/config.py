@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from emergent.config import from_dict, plain
+from emergent.config import check_seed, from_dict, plain, run_name
 from emergent.modelspec import check_dataset
 
 
@@ -34,6 +34,8 @@ class PairExperiment:
 
 def parse(raw: dict) -> PairExperiment:
     raw = {k: v for k, v in raw.items() if k != "kind"}
+    run_name(raw)
+    check_seed(raw.get("seed", 0))
     for data in raw.get("datasets", []) or []:
         check_dataset(data, "datasets")
     return from_dict(PairExperiment, raw, "pair_curves")

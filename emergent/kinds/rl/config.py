@@ -11,10 +11,12 @@ import agents
 import envs
 from emergent.config import (
     check_keys,
+    check_seed,
     coerce,
     from_dict,
     missing,
     plain,
+    run_name,
     section,
 )
 from emergent.errors import UserError
@@ -86,10 +88,8 @@ def parse(raw: dict) -> ExperimentConfig:
     raw = dict(raw)
     raw.pop("kind", None)
     check_keys(raw, TOP_KEYS, "")
-    if "name" not in raw:
-        raise UserError("config: missing key 'name' (the experiment's name, used for runs/<name>/)")
-    name = coerce(raw["name"], str, "name")
-    seed = coerce(raw.get("seed", 0), int, "seed")
+    name = run_name(raw)
+    seed = check_seed(raw.get("seed", 0))
     env = parse_env(raw.get("env"))
     agent = parse_agent(raw.get("agent"))
     train = from_dict(TrainConfig, section(raw.get("train", {}), "train"), "train")

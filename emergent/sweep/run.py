@@ -9,14 +9,21 @@ emergent sweep CONFIG [key=value ...] [--address ADDR] [--max-concurrent K]
        FailureConfig(max_failures): a failed trial (worker killed, node lost) is restarted and
        resumes from the last checkpoint in its run directory
   -> sweep_report.build: report.md, plots/, aggregate.json
-emergent sweep --resume SWEEP_DIR -> tune.Tuner.restore(resume_errored=True): finished trials
-  are kept; unfinished and failed ones continue from their checkpoints
+emergent sweep --resume SWEEP_DIR -> a new Tune experiment over the unfinished trials: finished
+  trials are kept; unfinished and failed ones continue from their checkpoints
+emergent sweep CONFIG (no sweep: section) -> the experiment's own trials (a zoo's cells) as Tune
+  trials in a run directory like `emergent run`'s; --resume RUN_DIR runs the unfinished ones
 ```
 
 A sweep directory holds `sweep.yaml` (the resolved sweep config: `emergent sweep` on it gives
 the same trials), `trials/` (ordinary run directories, each with `attempts.jsonl`: where and
-from which step each attempt of the trial started), `tune/` (Ray Tune's experiment state, read
-by `Tuner.restore`), `plots/`, `report.md` and `aggregate.json`.
+from which step each attempt of the trial started), `tune/` (Ray Tune's results and errors of
+the last attempt), `plots/`, `report.md` and `aggregate.json`.
+
+Tune's saved experiment state is pickled and a runs directory may be shared (NFS on a
+cluster), so a resume never unpickles it: it reads only `sweep.yaml`, each trial's
+`config.yaml` and `state.json` (YAML and JSON) and checkpoints loaded with
+`weights_only=True`.
 
 Checkpoints stay in each trial's run directory (written atomically by the runner) and are not
 copied into Tune's checkpoints: the run directory already lies under Tune's storage path, so a
@@ -28,7 +35,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import time
 from dataclasses import dataclass
@@ -112,37 +118,38 @@ def start(
 
 
 def resume(sweep_dir: str | Path, address: str | None = None, quiet: bool = False) -> SweepOutcome:
-    """Continue a sweep: Tune restores its state; finished trials stay as they are."""
+    """Continue a sweep: its unfinished trials run again, each from what its directory holds;
+    finished trials stay as they are. Tune's own saved state is never read (it is pickled, and
+    a shared runs directory may hold a planted file): the trial directories are the state."""
     sweep_dir = Path(sweep_dir).resolve()
     sweep = sweep_config.read_dir(sweep_dir)
     if all(_status(sweep_dir, t.name) == "done" for t in sweep.trials):
         return _outcome(sweep_dir, sweep, failed=())  # nothing to run: rebuild the report
-    return execute(sweep_dir, address, None, resume=True, quiet=quiet)
+    return execute(sweep_dir, address, None, quiet=quiet)
 
 
 def execute(
     sweep_dir: Path,
     address: str | None = None,
     max_concurrent: int | None = None,
-    resume: bool = False,
     quiet: bool = False,
 ) -> SweepOutcome:
-    """Run (or, with `resume`, restore) the sweep's Tune experiment, then write the report."""
+    """Run the sweep's unfinished trials as a Tune experiment, then write the report."""
     import ray
 
     sweep_dir = Path(sweep_dir).resolve()
     sweep = sweep_config.read_dir(sweep_dir)
     section = sweep.section
+    todo = [t.name for t in sweep.trials if _status(sweep_dir, t.name) != "done"]
     started_here = connect(address, quiet)
     try:
         failed = run_trials(
             sweep_dir,
-            [t.name for t in sweep.trials],
+            todo,
             run_trial,
             section.resources,
             section.max_failures,
             max_concurrent or section.max_concurrent,
-            restore=resume,
             quiet=quiet,
         )
     finally:
@@ -226,7 +233,6 @@ def _run_parallel(
     todo = [t.name for t in trials if not t.done()]
     failed: tuple[str, ...] = ()
     if todo:
-        shutil.rmtree(run_dir / TUNE_DIR, ignore_errors=True)
         started_here = connect(address, quiet)
         try:
             failed = run_trials(

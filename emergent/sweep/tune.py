@@ -8,6 +8,7 @@ parallel), so nothing but names and paths crosses to the workers.
 
 from __future__ import annotations
 
+import shutil
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -27,13 +28,14 @@ def run_trials(
     resources: Resources,
     max_failures: int,
     max_concurrent: int | None = None,
-    restore: bool = False,
     quiet: bool = False,
 ) -> tuple[str, ...]:
     """Run `trainable(params, root=..., threads=...)` once per name as Tune trials (Ray must
     be connected); return the names that failed after all their restarts.
 
-    With `restore`, Tune's own state in root/tune is restored (finished trials kept).
+    Each call is a new Tune experiment in root/tune (an earlier one there is removed first):
+    Tune's saved state is pickled, so it is never restored; what is finished lives in the
+    trials' own directories, which the trainable reads.
     """
     from ray import tune
 
@@ -43,26 +45,23 @@ def run_trials(
         tune.with_parameters(trainable, root=str(root), threads=max(1, int(resources.cpu))),
         wanted,
     )
-    path = root / TUNE_DIR
-    if restore and tune.Tuner.can_restore(str(path)):
-        tuner = tune.Tuner.restore(str(path), wrapped, resume_errored=True)
-    else:
-        tuner = tune.Tuner(
-            wrapped,
-            param_space={"trial": tune.grid_search(names)},
-            tune_config=tune.TuneConfig(
-                max_concurrent_trials=max_concurrent,
-                reuse_actors=True,  # a finished trial's worker takes the next trial
-                trial_name_creator=trial_name,
-                trial_dirname_creator=trial_name,
-            ),
-            run_config=tune.RunConfig(
-                name=TUNE_DIR,
-                storage_path=str(root),
-                failure_config=tune.FailureConfig(max_failures=max_failures),
-                verbose=0 if quiet else 1,
-            ),
-        )
+    shutil.rmtree(root / TUNE_DIR, ignore_errors=True)
+    tuner = tune.Tuner(
+        wrapped,
+        param_space={"trial": tune.grid_search(names)},
+        tune_config=tune.TuneConfig(
+            max_concurrent_trials=max_concurrent,
+            reuse_actors=True,  # a finished trial's worker takes the next trial
+            trial_name_creator=trial_name,
+            trial_dirname_creator=trial_name,
+        ),
+        run_config=tune.RunConfig(
+            name=TUNE_DIR,
+            storage_path=str(root),
+            failure_config=tune.FailureConfig(max_failures=max_failures),
+            verbose=0 if quiet else 1,
+        ),
+    )
     results = tuner.fit()
     return tuple(sorted(r.config["trial"] for r in results if r.error is not None and r.config))
 

@@ -1,10 +1,11 @@
 """`emergent sweep` on a real local Ray: every trial runs in its own run directory and is
-aggregated across seeds; mistakes are one line; a partial sweep resumes through Tune's restore
-with its finished trials kept as they are."""
+aggregated across seeds; mistakes are one line; a partial sweep resumes with its finished
+trials kept as they are, never unpickling Tune's saved state."""
 
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -143,7 +144,7 @@ def test_the_command_prints_a_bad_sweep_config_as_one_line_without_traceback(tmp
     assert not (tmp_path / "r").exists()
 
 
-def test_failed_trial_resumes_through_tune_restore_and_finished_trials_are_kept(
+def test_failed_trial_resumes_and_finished_trials_are_kept(
     tmp_path, local_ray
 ):
     sweep = sweep_config.parse(tiny_sweep(max_failures=0))
@@ -161,7 +162,16 @@ def test_failed_trial_resumes_through_tune_restore_and_finished_trials_are_kept(
     rows_before = (kept / "metrics.jsonl").read_text()
 
     bad.unlink()
+    marker = tmp_path / "planted_code_ran"
+
+    class Planted:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    for name in ("tuner.pkl", "trainable.pkl"):  # what Tuner.restore would unpickle
+        (sweep_dir / "tune" / name).write_bytes(pickle.dumps(Planted()))
     outcome = sweep_mod.resume(sweep_dir, quiet=True)
+    assert not marker.exists()
     assert (outcome.summary()[0], outcome.done, outcome.failed) == (0, 2, ())
     assert (kept / "metrics.jsonl").read_text() == rows_before
     assert len(read_rows(kept / "attempts.jsonl")) == 1  # the finished trial did not run again

@@ -59,6 +59,13 @@ def read_mapping(path: Path, fix: str) -> dict:
     return raw
 
 
+def check_range(name: str, value: float, low: float, high: float, why: str = "") -> None:
+    """One line when `value` lies outside [low, high] (for a config's `__post_init__`)."""
+    if not low <= value <= high:
+        reason = f" ({why})" if why else ""
+        raise ValueError(f"{name}={value}; must be from {low:,} to {high:,}{reason}")
+
+
 def check_seed(value: Any, key: str = "seed") -> int:
     """A seed: an integer in [0, 2**32 - 1]; `key` names it in the message."""
     number = coerce(value, int, key)

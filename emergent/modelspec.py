@@ -9,7 +9,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from emergent.config import coerce, from_dict, plain, section
+from emergent.config import check_range, coerce, from_dict, plain, section
 from emergent.errors import UserError
 from generative import registry
 
@@ -24,10 +24,8 @@ class EvalConfig:
     """Importance samples of the IWAE bound for latent-variable models."""
 
     def __post_init__(self) -> None:
-        if self.samples < 10:
-            raise ValueError(f"samples={self.samples}; need at least 10")
-        if self.iwae_k < 1:
-            raise ValueError(f"iwae_k={self.iwae_k}; must be at least 1")
+        check_range("samples", self.samples, 10, 1_000_000, "samples drawn and measured")
+        check_range("iwae_k", self.iwae_k, 1, 100_000, "importance samples per test point")
 
 
 @dataclass(frozen=True)

@@ -88,10 +88,10 @@ class Resources:
     """GPUs; fractions share one (0.25: four trials per GPU)."""
 
     def __post_init__(self) -> None:
-        if not self.cpu > 0:
-            raise ValueError(f"cpu={self.cpu}; must be positive")
-        if not self.gpu >= 0:
-            raise ValueError(f"gpu={self.gpu}; must be >= 0")
+        if not 0 < self.cpu <= 1024:
+            raise ValueError(f"cpu={self.cpu}; must be positive and at most 1024")
+        if not 0 <= self.gpu <= 64:
+            raise ValueError(f"gpu={self.gpu}; must be from 0 to 64")
 
 
 @dataclass(frozen=True)
@@ -246,11 +246,13 @@ def parse_section(raw: dict, base: dict) -> SweepSection:
     max_concurrent = raw.get("max_concurrent")
     if max_concurrent is not None:
         max_concurrent = config.coerce(max_concurrent, int, "sweep.max_concurrent")
-        if max_concurrent < 1:
-            raise UserError(f"config: sweep.max_concurrent={max_concurrent}; must be at least 1")
+        if not 1 <= max_concurrent <= MAX_TRIALS:
+            raise UserError(
+                f"config: sweep.max_concurrent={max_concurrent}; must be from 1 to {MAX_TRIALS:,}"
+            )
     max_failures = config.coerce(raw.get("max_failures", 2), int, "sweep.max_failures")
-    if max_failures < 0:
-        raise UserError(f"config: sweep.max_failures={max_failures}; must be >= 0")
+    if not 0 <= max_failures <= 100:
+        raise UserError(f"config: sweep.max_failures={max_failures}; must be from 0 to 100")
     return SweepSection(
         seeds=parse_seeds(raw.get("seeds", 1), base["seed"]),
         grid=grid,

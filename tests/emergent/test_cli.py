@@ -47,7 +47,7 @@ def test_list_names_environments_agents_and_experiments():
     [
         (["train.stpes=5"], ["train.stpes", "did you mean 'steps'"]),
         (["train.steps=abc"], ["train.steps", "expected an integer"]),
-        (["train.steps=-5"], ["steps=-5", "at least 1"]),
+        (["train.steps=-5"], ["steps=-5", "must be from 1 to"]),
         (["env.name=atlantis"], ["atlantis", "known:", "commons"]),
         (["agent.kind=dqn"], ["dqn", "known:", "sb3_ppo"]),
         (["env.num_agents=99"], ["num_agents=99"]),

@@ -47,7 +47,7 @@ def test_round_trip_through_to_dict_is_identity():
         ({"colour": "red"}, "unknown key 'colour'"),
         ({"train": {"steps": "many"}}, "train.steps: expected an integer, got 'many'"),
         ({"train": {"steps": 1.5}}, "train.steps: expected an integer"),
-        ({"train": {"steps": 0}}, "train: steps=0; must be at least 1"),
+        ({"train": {"steps": 0}}, "train: steps=0; must be from 1 to 1,000,000,000,000"),
         ({"train": {"device": "tpu"}}, "device='tpu'"),
         ({"agent": {"kind": "sb3_ppo", "gamma": 1.5}}, "gamma=1.5; must lie in [0, 1]"),
         ({"env": {"name": "commons", "num_agents": 0}}, "num_agents=0"),

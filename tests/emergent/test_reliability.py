@@ -196,7 +196,7 @@ def test_tensorboard_keeps_the_checkpoints_own_step_as_metrics_jsonl_does(tmp_pa
 
 def test_a_zoo_needs_a_seed_and_the_top_level_usage_hint_names_the_command(capsys):
     zoo = {"name": "z", "kind": "gen_zoo", "datasets": ["moons"], "models": {"f": {"model": "maf"}}}
-    with pytest.raises(UserError, match="seeds=0; need at least 1"):
+    with pytest.raises(UserError, match="seeds=0; must be from 1 to 1,000"):
         kinds.parse({**zoo, "seeds": 0})
     with pytest.raises(SystemExit) as exit_code:
         cli.main(["bogus"])

@@ -19,7 +19,16 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from emergent.config import check_keys, check_seed, coerce, from_dict, plain, run_name, section
+from emergent.config import (
+    check_keys,
+    check_range,
+    check_seed,
+    coerce,
+    from_dict,
+    plain,
+    run_name,
+    section,
+)
 from emergent.errors import UserError
 from generative import registry
 from generative.models.diffusion import DDPMConfig, LatentDiffusionConfig
@@ -61,8 +70,19 @@ class DiffusionEval:
     """Samples per digit in the per-class grids."""
 
     def __post_init__(self) -> None:
-        if self.samples < 10:
-            raise ValueError(f"samples={self.samples}; need at least 10")
+        check_range("samples", self.samples, 10, 1_000_000, "samples per Fréchet distance")
+        check_range("guidance_steps", self.guidance_steps, 1, 10_000)
+        check_range("chain_frames", self.chain_frames, 2, 100, "columns of the chain figures")
+        check_range("per_class", self.per_class, 1, 100, "samples per digit in the grids")
+        if len(self.ddpm_steps) + len(self.ddim_steps) + len(self.guidance) > 300 or any(
+            s > 10_000 for s in (*self.ddpm_steps, *self.ddim_steps)
+        ):
+            raise ValueError(
+                "ddpm_steps, ddim_steps and guidance: at most 300 values in all, sampling steps "
+                "at most 10,000"
+            )
+        if any(not -1 <= w <= 100 for w in self.guidance):
+            raise ValueError(f"guidance={list(self.guidance)}; each weight from -1 to 100")
         if not self.ddpm_steps or not self.ddim_steps:
             raise ValueError("ddpm_steps and ddim_steps need at least one value each")
         if any(s < 1 for s in (*self.ddpm_steps, *self.ddim_steps, self.guidance_steps)):
@@ -150,8 +170,8 @@ def parse(raw: dict) -> DiffusionExperiment:
                 f"pixel.model.timesteps={pixel.timesteps}"
             )
     seeds = coerce(raw.get("seeds", 2), int, "seeds")
-    if seeds < 1:
-        raise UserError(f"config: seeds={seeds}; need at least 1")
+    if not 1 <= seeds <= 1_000:
+        raise UserError(f"config: seeds={seeds}; must be from 1 to 1,000")
     toy_data = dict(section(toys.get("data", {}), "toys.data"))
     for name in datasets:
         try:

@@ -6,7 +6,16 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from emergent.config import check_keys, check_seed, coerce, from_dict, plain, run_name, section
+from emergent.config import (
+    check_keys,
+    check_range,
+    check_seed,
+    coerce,
+    from_dict,
+    plain,
+    run_name,
+    section,
+)
 from emergent.errors import UserError
 from emergent.modelspec import EvalConfig, ModelSpec, check_dataset, model_to_dict, parse_model
 from generative.train import FitConfig
@@ -39,10 +48,12 @@ class ZooExperiment:
     kind: str = "gen_zoo"
 
     def __post_init__(self) -> None:
-        if self.seeds < 1:
-            raise ValueError(f"seeds={self.seeds}; need at least 1")
-        if any(k < 1 for k in self.code_sizes):
-            raise ValueError(f"code_sizes={list(self.code_sizes)}; each must be at least 1")
+        check_range("seeds", self.seeds, 1, 1_000, "every model is trained once per seed")
+        if any(not 1 <= k <= 64 for k in self.code_sizes) or len(self.code_sizes) > 64:
+            raise ValueError(
+                f"code_sizes={list(self.code_sizes)}; at most 64 sizes, each from 1 to 64 "
+                "(a digit has 64 pixels)"
+            )
 
 
 def parse(raw: dict) -> ZooExperiment:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from emergent.config import check_seed, from_dict, plain, run_name
+from emergent.config import check_range, check_seed, from_dict, plain, run_name
 from emergent.modelspec import check_dataset
 
 
@@ -26,10 +26,13 @@ class PairExperiment:
     def __post_init__(self) -> None:
         if self.seeds < 2:
             raise ValueError(f"seeds={self.seeds}; need at least 2 for confidence bands")
-        if any(m < 2 for m in self.sizes):
-            raise ValueError(f"sizes={list(self.sizes)}; every size must be at least 2")
-        if not self.C > 0:
-            raise ValueError(f"C={self.C}; must be positive")
+        check_range("seeds", self.seeds, 2, 10_000, "random training subsets per size")
+        if any(not 2 <= m <= 1_000_000 for m in self.sizes) or len(self.sizes) > 1_000:
+            raise ValueError(
+                f"sizes={list(self.sizes)}; at most 1,000 sizes, each from 2 to 1,000,000"
+            )
+        if not 0 < self.C <= 1e12:
+            raise ValueError(f"C={self.C}; must be positive and at most 1e12")
 
 
 def parse(raw: dict) -> PairExperiment:

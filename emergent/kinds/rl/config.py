@@ -11,6 +11,7 @@ import agents
 import envs
 from emergent.config import (
     check_keys,
+    check_range,
     check_seed,
     coerce,
     from_dict,
@@ -21,6 +22,12 @@ from emergent.config import (
 )
 from emergent.errors import UserError
 from emergent.sweep import grid as sweep_grid
+
+MAX_STEPS = 10**12
+"""Agent-steps of one run at the most (years of CPU time beyond it)."""
+MAX_COPIES = 65_536
+"""Copies of a world stepped at once at the most; the world itself also refuses a batch whose
+observations would not fit in memory."""
 
 
 @dataclass(frozen=True)
@@ -41,9 +48,10 @@ class TrainConfig:
     """'auto' (CUDA when present, else CPU), 'cpu' or 'cuda'."""
 
     def __post_init__(self) -> None:
-        for name in ("steps", "num_envs", "eval_every", "eval_envs", "checkpoint_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)}; must be at least 1")
+        for name in ("steps", "eval_every", "checkpoint_every"):
+            check_range(name, getattr(self, name), 1, MAX_STEPS)
+        check_range("num_envs", self.num_envs, 1, MAX_COPIES, "copies stepped at once")
+        check_range("eval_envs", self.eval_envs, 1, MAX_COPIES, "copies evaluated at once")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device={self.device!r}; allowed: 'auto', 'cpu', 'cuda'")
 

@@ -29,7 +29,6 @@ import copy
 import json
 import os
 import platform
-import subprocess
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -38,6 +37,7 @@ import torch
 import zuko
 from torch import Tensor
 
+from benchmarks.env_speed import git_sha
 from generative.base import GenerativeModel
 from generative.data import DataInfo, Dataset, load
 from generative.models.flows import MAF, NSF, MAFConfig, NSFConfig, RealNVP, RealNVPConfig
@@ -120,14 +120,6 @@ def speeds(
             record["steps_per_s"] = max(record["steps_per_s"], result.steps_per_s)
             record["steps_per_cpu_s"] = max(record["steps_per_cpu_s"], steps / cpu)
     return best
-
-
-def git_sha() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
-        return out.stdout.strip() or "unknown"
-    except OSError:
-        return "unknown"
 
 
 def main() -> None:

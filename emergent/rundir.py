@@ -153,6 +153,7 @@ def checkpoint_path(run_dir: Path, step: int) -> Path:
 
 
 def prune_checkpoints(run_dir: Path, keep: int = 2) -> None:
+    """Delete all but the newest `keep` training checkpoints."""
     for _, path in checkpoints(run_dir)[:-keep]:
         path.unlink(missing_ok=True)
 

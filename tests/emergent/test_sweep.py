@@ -144,9 +144,7 @@ def test_the_command_prints_a_bad_sweep_config_as_one_line_without_traceback(tmp
     assert not (tmp_path / "r").exists()
 
 
-def test_failed_trial_resumes_and_finished_trials_are_kept(
-    tmp_path, local_ray
-):
+def test_failed_trial_resumes_and_finished_trials_are_kept(tmp_path, local_ray):
     sweep = sweep_config.parse(tiny_sweep(max_failures=0))
     sweep_dir = sweep_mod.create(sweep, tmp_path / "runs")
     bad = sweep_config.trial_dir(sweep_dir, "seed=1") / "checkpoints" / "step_000000000400.pt"

@@ -44,6 +44,9 @@ class TrainConfig:
     """Copies evaluated in parallel, one episode each."""
     checkpoint_every: int = 50_000
     """Agent-steps between checkpoints (written atomically)."""
+    keep_checkpoints: int = 2
+    """The newest training checkpoints kept on disk (older ones are deleted as new ones are
+    written), so a long run's disk use stays bounded; at least 1, at most 1,000."""
     device: str = "auto"
     """'auto' (CUDA when present, else CPU), 'cpu' or 'cuda'."""
 
@@ -52,6 +55,7 @@ class TrainConfig:
             check_range(name, getattr(self, name), 1, MAX_STEPS)
         check_range("num_envs", self.num_envs, 1, MAX_COPIES, "copies stepped at once")
         check_range("eval_envs", self.eval_envs, 1, MAX_COPIES, "copies evaluated at once")
+        check_range("keep_checkpoints", self.keep_checkpoints, 1, 1_000)
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device={self.device!r}; allowed: 'auto', 'cpu', 'cuda'")
 

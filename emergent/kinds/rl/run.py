@@ -321,7 +321,7 @@ class RunHooks:
 
     def save_checkpoint(self, agent_steps: int) -> None:
         self.trainer.save_checkpoint(rundir.checkpoint_path(self.run_dir, agent_steps))
-        rundir.prune_checkpoints(self.run_dir)
+        rundir.prune_checkpoints(self.run_dir, self.cfg.train.keep_checkpoints)
         rundir.write_state(self.run_dir, status="running", agent_steps=agent_steps)
 
     def close_bar(self) -> None:

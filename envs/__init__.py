@@ -46,7 +46,9 @@ def make(name: str, batch_size: int = 1, seed: int | None = None, **kwargs: obje
 
     Raises:
         KeyError: unknown name (the message lists the known ones).
-        ValueError: an unknown or invalid keyword argument.
+        ValueError: an unknown or invalid keyword argument, or a batch_size out of bounds
+            (`envs.core.check_batch_size`: at most 1,000,000 copies and 8 GiB of state and
+            observations).
     """
     if name not in WORLDS:
         raise KeyError(f"unknown environment {name!r}; known: {', '.join(sorted(WORLDS))}")

@@ -7,8 +7,9 @@ state and the random generator, so adapters (PettingZoo, SB3, RLlib) stay thin.
 
 A world supplies its pure functions as one `Rules` record; `RulesEnv` is the shell that drives
 any such record, and `config_from` builds the world's typed config from keyword settings.
-A world's config exposes `num_agents` and `max_steps` (fields or properties). `World` is an
-entry of the registry `envs.WORLDS`.
+A world's config exposes `num_agents` and `max_steps` (fields or properties) and bounds every
+size in it (`envs.checks`); the shell bounds B (`check_batch_size`). `World` is an entry of
+the registry `envs.WORLDS`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ import gymnasium
 import numpy as np
 
 C = TypeVar("C")
+
+MAX_BATCH_SIZE = 1_000_000
+"""Largest B `RulesEnv` accepts whatever the world: about 1000 times the largest B the
+experiments and benchmarks use (1024)."""
+MAX_BATCH_BYTES = 8 * 2**30
+"""Largest estimated state + observations of B copies (8 GiB); a step makes temporaries of a
+similar size on top, so this is about what a large machine can step."""
 
 
 class StepResult(NamedTuple):
@@ -106,15 +114,15 @@ class RulesEnv(BatchedEnv):
     Args:
         rules: the world's functions.
         cfg: the game settings (with `num_agents` and `max_steps`).
-        batch_size: B, copies stepped together.
+        batch_size: B, copies stepped together: 1 to MAX_BATCH_SIZE, and no more than fit
+            MAX_BATCH_BYTES of state and observations (`copy_bytes` per copy).
         seed: seed of the generator (None: fresh entropy).
     """
 
     def __init__(
         self, rules: Rules, cfg: Any, batch_size: int = 1, seed: int | None = None
     ) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"{rules.name}: batch_size={batch_size!r}; must be an integer >= 1")
+        check_batch_size(rules, cfg, batch_size)
         self.name = rules.name
         self.rules = rules
         self.cfg = cfg
@@ -164,6 +172,36 @@ class RulesEnv(BatchedEnv):
         """Apply the rules to the held state; return (obs, rewards, events)."""
         self.state, rewards, events = self.rules.step(self.cfg, self.state, actions, self._rng)
         return self.rules.observe(self.cfg, self.state), rewards, events
+
+
+def copy_bytes(rules: Rules, cfg: Any) -> int:
+    """Bytes of one copy's state arrays and observations, measured on a one-copy reset drawn
+    from a throwaway generator (the shell's own stream is untouched)."""
+    state = rules.reset(cfg, 1, np.random.default_rng(0))
+    arrays = [getattr(state, f.name) for f in fields(state)]
+    obs = rules.observe(cfg, state)
+    return obs.nbytes + sum(a.nbytes for a in arrays if isinstance(a, np.ndarray))
+
+
+def check_batch_size(rules: Rules, cfg: Any, batch_size: object) -> None:
+    """Raise a one-line ValueError, before anything of size B is made, unless `batch_size` is
+    an int (not a bool) from 1 to MAX_BATCH_SIZE whose state and observations, estimated as
+    B * `copy_bytes`, stay within MAX_BATCH_BYTES."""
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int)
+        or not 1 <= batch_size <= MAX_BATCH_SIZE
+    ):
+        raise ValueError(
+            f"{rules.name}: batch_size={batch_size!r}; must be an integer from 1 to "
+            f"{MAX_BATCH_SIZE:,}"
+        )
+    estimate, limit = batch_size * copy_bytes(rules, cfg), MAX_BATCH_BYTES
+    if estimate > limit:
+        raise ValueError(
+            f"{rules.name}: batch_size={batch_size}; its state and observations would take "
+            f"about {estimate:,} bytes, over the limit of {limit:,} ({limit / 2**30:g} GiB)"
+        )
 
 
 def config_from(world: str, config_cls: type[C], settings: dict[str, Any]) -> C:

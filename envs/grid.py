@@ -11,7 +11,8 @@ those pieces once:
 - move-conflict resolution (`resolve_moves`) and spawning at free spawn points (`spawn`);
 - beams: offset tables (`beam_offsets`) and the cells a beam reaches (`beam_reach`);
 - the colours the worlds share in observations and rendering;
-- map checks (`valid_map`).
+- map checks (`valid_map`) and the bounds of the grid worlds' sizes (`MAX_MAP_SIDE`,
+  `MAX_VIEW_RADIUS`, `MAX_BEAM_LENGTH`, `MAX_BEAM_WIDTH`).
 
 What the agents see, their egocentric windows, is `envs.grid_view`.
 
@@ -32,7 +33,21 @@ from functools import lru_cache
 
 import numpy as np
 
+from envs.checks import check_int
+
 WALL_CHAR = "@"  # the wall character of every grid world's ASCII maps
+
+MAX_MAP_SIDE = 256
+"""Rows and columns of a map. A copy's state holds a few (H, W) layers and a step several more
+(B, H*W) arrays; the shipped maps are at most 38 cells wide."""
+MAX_VIEW_RADIUS = 32
+"""An observation is (2r + 1)^2 RGB cells per agent: 65 x 65 x 3 bytes at r = 32, against
+15 x 15 at the shipped r = 7."""
+MAX_BEAM_LENGTH = 64
+"""Cells a beam reaches ahead: every shot covers width x length cells each step; 64 is a
+quarter of the largest map side and 13 times the ssd beam of 5."""
+MAX_BEAM_WIDTH = 63
+"""Lanes of a beam (odd, centred on the shooter): the largest odd width within 64 cells."""
 
 RGB = tuple[int, int, int]
 
@@ -249,7 +264,8 @@ def beam_reach(
 
 def valid_map(world: str, ascii_map: Sequence[str], allowed: str) -> tuple[str, ...]:
     """The map as a tuple of rows (YAML gives lists); a one-line ValueError unless it is a
-    rectangle of at least 3 x 3 `allowed` characters closed by walls on every border cell.
+    rectangle of 3 x 3 to MAX_MAP_SIDE x MAX_MAP_SIDE `allowed` characters closed by walls on
+    every border cell.
 
     Args:
         world: the world's name, the prefix of the error messages.
@@ -262,6 +278,12 @@ def valid_map(world: str, ascii_map: Sequence[str], allowed: str) -> tuple[str, 
         raise ValueError(f"{world}: map must be a tuple of strings (one per row)")
     if len(ascii_map) < 3 or len({len(r) for r in ascii_map}) != 1 or len(ascii_map[0]) < 3:
         raise ValueError(f"{world}: map must be a rectangle of at least 3 x 3 characters")
+    H, W = len(ascii_map), len(ascii_map[0])
+    if max(H, W) > MAX_MAP_SIDE:
+        raise ValueError(
+            f"{world}: map is {H} x {W} cells; each side must be from 3 to {MAX_MAP_SIDE}"
+            " (the state holds (H, W) layers per copy)"
+        )
     bad = set("".join(ascii_map)) - set(allowed)
     if bad:
         legend = ", ".join(repr(c) for c in allowed)
@@ -270,3 +292,21 @@ def valid_map(world: str, ascii_map: Sequence[str], allowed: str) -> tuple[str, 
     if set(border) != {WALL_CHAR}:
         raise ValueError(f"{world}: map must be closed by '@' walls on every border cell")
     return ascii_map
+
+
+def check_beam(
+    world: str, length_name: str, length: object, width_name: str, width: object
+) -> None:
+    """One-line ValueErrors unless a beam's length is in 1..MAX_BEAM_LENGTH and its width is
+    odd (lanes centred on the shooter) in 1..MAX_BEAM_WIDTH; the settings are named."""
+    check_int(world, length_name, length, 1, MAX_BEAM_LENGTH, "cells ahead of the shooter")
+    if (
+        isinstance(width, bool)
+        or not isinstance(width, int)
+        or not 1 <= width <= MAX_BEAM_WIDTH
+        or width % 2 == 0
+    ):
+        raise ValueError(
+            f"{world}: {width_name}={width!r}; must be an odd integer from 1 to "
+            f"{MAX_BEAM_WIDTH} (lanes centred on the shooter)"
+        )

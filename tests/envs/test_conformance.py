@@ -10,7 +10,11 @@ actions). Tests that play whole episodes cut them to `SHORT` steps where the wor
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import sys
+import types
+import typing
 
 import gymnasium
 import numpy as np
@@ -25,7 +29,7 @@ import envs
 from envs.adapters.pettingzoo import parallel_env
 from envs.adapters.rllib import env_creator, rllib_env
 from envs.adapters.sb3 import SB3VecEnv
-from envs.core import BatchedEnv, StepResult
+from envs.core import MAX_BATCH_SIZE, BatchedEnv, StepResult, copy_bytes
 
 CASES = [pytest.param(name, {}, id=name) for name in sorted(envs.WORLDS)] + [
     pytest.param("spread", {"continuous_actions": True}, id="spread-continuous"),
@@ -38,6 +42,25 @@ def short(name: str, settings: dict) -> dict:
     if "max_steps" in {f.name for f in dataclasses.fields(envs.WORLDS[name].config)}:
         return {**settings, "max_steps": SHORT}
     return settings
+
+
+def settings_of(kind: type) -> list:
+    """(world, setting) params for every field of every world's config annotated `kind` or
+    `kind | None`, found from the type hints (maps, tuples and flags are other kinds)."""
+    out = []
+    for name in sorted(envs.WORLDS):
+        config = envs.WORLDS[name].config
+        hints = typing.get_type_hints(config)
+        for field in dataclasses.fields(config):
+            hint = hints[field.name]
+            optional = typing.get_origin(hint) in (types.UnionType, typing.Union)
+            if hint is kind or (optional and kind in typing.get_args(hint)):
+                out.append(pytest.param(name, field.name, id=f"{name}-{field.name}"))
+    return out
+
+
+INT_SETTINGS = settings_of(int)
+FLOAT_SETTINGS = settings_of(float)
 
 
 def sample(env: BatchedEnv) -> np.ndarray:
@@ -101,6 +124,79 @@ def test_bad_settings_are_one_line_value_errors(name):
         with pytest.raises(ValueError, match=message) as err:
             envs.make(name, **kwargs)
         assert "\n" not in str(err.value) and str(err.value).startswith(f"{name}: ")
+
+
+@pytest.mark.parametrize("name", sorted(envs.WORLDS))
+def test_defaults_are_valid_and_every_world_has_bounded_settings(name):
+    config = envs.WORLDS[name].config
+    defaults = {f.name: getattr(config(), f.name) for f in dataclasses.fields(config)}
+    assert config(**defaults) == config()  # each default, given explicitly, is accepted
+    assert any(param.values[0] == name for param in INT_SETTINGS)  # the suite sees its sizes
+
+
+@pytest.mark.parametrize(("name", "setting"), INT_SETTINGS)
+def test_int_settings_out_of_range_are_one_line_value_errors(name, setting):
+    config = envs.WORLDS[name].config
+    for value in (10**9, 2**64, -1, -(10**9), 2.0, True, "3"):
+        with pytest.raises(ValueError, match=rf"^{name}: {setting}={value!r}; ") as err:
+            envs.make(name, **{setting: value})
+        assert "\n" not in str(err.value)
+    with pytest.raises(ValueError, match=rf"^{name}: {setting}=") as err:
+        config(**{setting: 10**9})
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(("name", "setting"), INT_SETTINGS)
+def test_int_settings_at_their_stated_bounds_build_and_step(name, setting):
+    with pytest.raises(ValueError) as err:
+        envs.make(name, **{setting: 10**9})
+    stated = re.search(r"must be an (?:odd )?integer from (-?\d+) to (\d+)", str(err.value))
+    assert stated, str(err.value)  # the message gives the allowed range
+    low, high = int(stated[1]), int(stated[2])
+    assert 0 <= low <= high < 10**9
+    for value in (low, high):
+        env = envs.make(name, batch_size=1, seed=0, **{setting: value})
+        env.action_space.seed(0)
+        env.reset()
+        assert env.step(sample(env)).rewards.shape == (1, env.num_agents)
+        assert env.render().dtype == np.uint8
+    for value in (low - 1, high + 1):
+        with pytest.raises(ValueError, match=rf"^{name}: {setting}={value}; "):
+            envs.make(name, **{setting: value})
+
+
+@pytest.mark.parametrize(("name", "setting"), FLOAT_SETTINGS)
+def test_float_settings_must_be_finite_numbers(name, setting):
+    for value in (math.nan, math.inf, -math.inf, True, "0.5"):
+        with pytest.raises(ValueError, match=rf"^{name}: {setting}={value!r}; ") as err:
+            envs.make(name, **{setting: value})
+        assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("name", sorted(envs.WORLDS))
+def test_huge_batch_sizes_are_one_line_value_errors(name, monkeypatch):
+    for batch_size in (10**9, MAX_BATCH_SIZE + 1):
+        message = rf"^{name}: batch_size={batch_size}; must be an integer from 1 to 1,000,000$"
+        with pytest.raises(ValueError, match=message):
+            envs.make(name, batch_size=batch_size)
+    world = envs.WORLDS[name]
+    per_copy = copy_bytes(world.rules, world.config())
+    monkeypatch.setattr(envs.core, "MAX_BATCH_BYTES", 3 * per_copy)  # room for 3 copies
+    assert envs.make(name, batch_size=3).batch_size == 3
+    with pytest.raises(ValueError) as err:
+        envs.make(name, batch_size=4)
+    expected = (
+        f"{name}: batch_size=4; its state and observations would take about "
+        f"{4 * per_copy:,} bytes, over the limit of {3 * per_copy:,} ("
+    )
+    assert str(err.value).startswith(expected) and "\n" not in str(err.value)
+
+
+def test_a_batch_over_8_gib_is_refused_before_it_is_made():
+    # 10^6 copies of 5 agents seeing 65 x 65 x 3 bytes: 63 GB of observations alone
+    message = r"^commons: batch_size=1000000; .* about 64,660,000,000 bytes, .* \(8 GiB\)$"
+    with pytest.raises(ValueError, match=message):
+        envs.make("commons", batch_size=MAX_BATCH_SIZE, view_radius=32)
 
 
 def test_unknown_world_is_a_key_error_listing_the_known_ones():

@@ -126,10 +126,14 @@ def test_valid_map_turns_lists_into_tuples_and_names_the_world_in_its_errors():
         (("@@@", "@ @", "@@"), "rectangle of at least 3 x 3"),
         (("@@@", "@x@", "@@@"), r"characters \['x'\]; allowed: '@', ' '"),
         (("@@@", "@  ", "@@@"), "closed by '@'"),
+        (("@" * 257,) * 3, "map is 3 x 257 cells; each side must be from 3 to 256"),
+        (("@@@",) * 300, "map is 300 x 3 cells; each side must be from 3 to 256"),
     ):
         with pytest.raises(ValueError, match=message) as err:
             valid_map("w", bad, "@ ")
-        assert str(err.value).startswith("w: map ")
+        assert str(err.value).startswith("w: map ") and "\n" not in str(err.value)
+    largest = ("@" * 256,) + ("@" + " " * 254 + "@",) * 254 + ("@" * 256,)
+    assert valid_map("w", largest, "@ ") == largest
 
 
 def test_render_argument_checks_are_one_line_errors():

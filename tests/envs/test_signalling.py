@@ -9,8 +9,9 @@ import pytest
 import envs
 from envs.render import save_gif
 from envs.signalling import SignallingConfig
+from envs.signalling.config import MAX_OBS_SIZE
 from envs.signalling.render import RIGHT_RGB, TARGET_RGB, WRONG_RGB
-from envs.signalling.rules import SignallingState, obs_slices, observe, reset, step
+from envs.signalling.rules import SignallingState, obs_size, obs_slices, observe, reset, step
 
 RNG = np.random.default_rng
 
@@ -199,12 +200,35 @@ def test_env_spaces_roles_and_the_end_of_the_game():
         {"success_reward": "1"},
         {"n_values": 2.5},
         {"n_attributes": 70, "n_values": 2},
+        {"n_values": 129},
+        {"vocab_size": 1025},
+        {"pairs": 33},
+        {"num_candidates": 1025, "n_values": 128},
+        {"success_reward": float("inf")},
+        {"failure_reward": 1e300},
     ],
 )
 def test_invalid_values_raise_one_line_value_error(bad):
     with pytest.raises(ValueError, match=next(iter(bad))) as err:
         envs.make("signalling", **bad)
     assert "\n" not in str(err.value) and str(err.value).startswith("signalling:")
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"n_attributes": 6, "n_values": 5, "num_candidates": 1000}, {"vocab_size": 1024}],
+)
+def test_config_obs_size_is_the_rules_observation_length(settings):
+    cfg = SignallingConfig(**settings)
+    assert cfg.obs_size == obs_size(cfg) == observe(cfg, reset(cfg, 1, RNG(0))).shape[-1]
+
+
+def test_observations_over_the_size_limit_are_one_line_value_errors():
+    # K + 1 = 1023 codes of 2 x 128 floats fit in 2**18 floats with the rest; 1024 do not
+    assert SignallingConfig(n_values=128, num_candidates=1022).obs_size <= MAX_OBS_SIZE
+    with pytest.raises(ValueError, match=r"^signalling: observations of 262,157 floats") as err:
+        SignallingConfig(n_values=128, num_candidates=1023)
+    assert "num_candidates" in str(err.value) and "\n" not in str(err.value)
 
 
 def test_render_shows_message_target_and_choice(tmp_path):

@@ -187,6 +187,10 @@ def test_render_frame_shows_agents_and_landmarks():
         ("max_cycles", 0),
         ("continuous_actions", 1),
         ("max_speed", -1.0),
+        ("max_speed", float("nan")),
+        ("max_speed", float("inf")),
+        ("num_agents", 65),
+        ("max_cycles", 100_001),
     ],
 )
 def test_invalid_values_raise_one_line_value_error(option, value):

@@ -257,6 +257,12 @@ def test_the_agents_are_the_wolves():
         ({"capture_radius": "far"}, "capture_radius='far'"),
         ({"prey_flee_prob": 1.5}, "prey_flee_prob=1.5"),
         ({"r_team": float("nan")}, "r_team=nan"),
+        ({"r_lone": 1e300}, "r_lone=1e"),
+        ({"capture_radius": 513.0}, "capture_radius=513.0"),
+        (
+            {"num_wolves": 65, "map": ("@" * 12,) + ("@" + " " * 10 + "@",) * 10 + ("@" * 12,)},
+            r"num_wolves=65; must be an integer from 1 to 64",
+        ),
         ({"view_radius": 0}, "view_radius=0"),
         ({"max_steps": 2.5}, "max_steps=2.5"),
         ({"map": ("@@@", "@ @", "@ @")}, "closed by '@'"),

@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from generative.base import GenerativeModel
 from generative.checkpoint import load_safe, save_atomic
+from generative.config_checks import MAX_BATCH, MAX_SEED, MAX_STEPS, check_float, check_int
 from generative.data import Dataset
 
 FORMAT = "emergent.generative.fit.v1"
@@ -45,14 +46,19 @@ class FitConfig:
     """Settings of `fit`."""
 
     steps: int = 5000
-    """Optimisation steps (one step updates every parameter group its `group_steps` times)."""
+    """Optimisation steps (one step updates every parameter group its `group_steps` times);
+    1 to 10**9 (`MAX_STEPS`: over 11 days even at 1,000 steps/s)."""
     batch_size: int = 128
+    """Examples per step; 1 to 1,000,000 (`MAX_BATCH`: a million examples through a 256-wide
+    MLP keep 1 GiB of activations per layer for the backward pass)."""
     lr: float = 1e-3
+    """AdamW learning rate; finite and > 0."""
     weight_decay: float = 0.0
+    """AdamW decoupled weight decay; finite and >= 0."""
     grad_clip: float = 1.0
-    """Max global gradient norm per group; 0 turns clipping off."""
+    """Max global gradient norm per group; finite and >= 0, 0 turns clipping off."""
     ema: float = 0.0
-    """Decay of the exponential moving average of the weights; 0 = no EMA."""
+    """Decay of the exponential moving average of the weights, in [0, 1); 0 = no EMA."""
     ema_warmup: bool = False
     """Use decay min(ema, (1 + k) / (10 + k)) at update k (diffusers' `EMAModel`), so a short
     run is not dominated by the untrained weights; False (the default, which keeps earlier
@@ -63,21 +69,24 @@ class FitConfig:
     lr_schedule: str = "constant"
     """'constant' or 'cosine' (to 0 over `steps`)."""
     seed: int = 0
+    """Seed of torch's generators; 0 to 2**32 - 1 (`MAX_SEED`, the project's seed range)."""
     device: str = "auto"
     log_every: int = 100
+    """Steps between log lines; 1 to 10**9 (as `steps`)."""
     checkpoint_every: int = 0
-    """Steps between checkpoints when a checkpoint path is given; 0 = only at the end."""
+    """Steps between checkpoints when a checkpoint path is given; 0 = only at the end; at most
+    10**9 (as `steps`)."""
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "log_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)}; must be at least 1")
-        if not self.lr > 0:
-            raise ValueError(f"lr={self.lr}; must be positive")
-        if self.weight_decay < 0 or self.grad_clip < 0 or self.checkpoint_every < 0:
-            raise ValueError("weight_decay, grad_clip and checkpoint_every must be >= 0")
-        if not 0.0 <= self.ema < 1.0:
-            raise ValueError(f"ema={self.ema}; must lie in [0, 1)")
+        check_int("steps", self.steps, 1, MAX_STEPS)
+        check_int("batch_size", self.batch_size, 1, MAX_BATCH)
+        check_float("lr", self.lr, 0.0, open_low=True)
+        check_float("weight_decay", self.weight_decay, 0.0)
+        check_float("grad_clip", self.grad_clip, 0.0)
+        check_float("ema", self.ema, 0.0, 1.0, open_high=True)
+        check_int("seed", self.seed, 0, MAX_SEED)
+        check_int("log_every", self.log_every, 1, MAX_STEPS)
+        check_int("checkpoint_every", self.checkpoint_every, 0, MAX_STEPS)
         if self.lr_schedule not in ("constant", "cosine"):
             raise ValueError(f"lr_schedule={self.lr_schedule!r}; allowed: 'constant', 'cosine'")
         if self.device not in ("auto", "cpu", "cuda"):

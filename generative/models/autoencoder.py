@@ -33,6 +33,14 @@ import torch
 from torch import Tensor
 
 from generative.base import GenerativeModel
+from generative.config_checks import (
+    MAX_CHANNELS,
+    MAX_CONV_LEVELS,
+    MAX_LATENT,
+    check_float,
+    check_int,
+    check_widths,
+)
 from generative.data import DataInfo
 from generative.family import Family
 from generative.models.layers import ConvDecoder, ConvEncoder, check_activation, mlp
@@ -49,20 +57,24 @@ class AutoencoderConfig:
     arch: str = "mlp"
     """'linear' (one affine or linear map each way), 'mlp' or 'conv' (images only)."""
     code_size: int = 8
-    """k, the dimension of the code."""
+    """k, the dimension of the code; 1 to 4,096 (`MAX_LATENT`: far above the 64 pixels of a
+    digit, and the code covariance kept for `sample` is still only 64 MiB)."""
     hidden: tuple[int, ...] = (256, 256)
-    """Hidden widths of the MLPs; for 'conv', of the dense layers between convs and code."""
+    """Hidden widths of the MLPs; for 'conv', of the dense layers between convs and code. At
+    most 64 layers, each 1 to 16,384 wide, at most 2**30 weights between hidden layers in
+    encoder and decoder together (`config_checks`: what trains in 24 GiB)."""
     channels: tuple[int, ...] = (32, 64)
-    """Conv channels, one stride-2 layer each ('conv' only)."""
+    """Conv channels, one stride-2 layer each ('conv' only); at most 8 levels (256-pixel
+    images reach 1 x 1), each 1 to 4,096 channels (0.6 GiB of weights per 3x3 conv)."""
     activation: str = "relu"
     """Hidden nonlinearity, a key of `layers.ACTIVATIONS`."""
     dropout: float = 0.0
-    """Dropout on hidden units during training."""
+    """Dropout on hidden units during training, in [0, 1)."""
     bias: bool = True
     """Biases in the 'linear' autoencoder; not needed to reach PCA, as inputs are centred."""
     code_momentum: float = 0.01
     """Least weight of a training batch in the running averages of the input mean and of
-    the code mean and covariance (early batches get 1/t, a plain running mean)."""
+    the code mean and covariance (early batches get 1/t, a plain running mean); in (0, 1]."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(self.hidden))
@@ -70,16 +82,15 @@ class AutoencoderConfig:
         if self.arch not in ARCHS:
             raise ValueError(f"arch={self.arch!r}; allowed: {', '.join(ARCHS)}")
         check_activation(self.activation)
-        if self.code_size < 1:
-            raise ValueError(f"code_size={self.code_size}; must be at least 1")
-        if any(h < 1 for h in self.hidden) or any(c < 1 for c in self.channels):
-            raise ValueError(f"hidden={self.hidden}, channels={self.channels}; widths must be >= 1")
+        check_int("code_size", self.code_size, 1, MAX_LATENT)
+        check_widths("hidden", self.hidden, min_len=0, copies=2)
+        check_widths(
+            "channels", self.channels, MAX_CHANNELS, min_len=0, max_len=MAX_CONV_LEVELS, copies=0
+        )
         if self.arch == "conv" and not self.channels:
             raise ValueError("channels=(); arch='conv' needs at least one conv layer")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout={self.dropout}; must lie in [0, 1)")
-        if not 0.0 < self.code_momentum <= 1.0:
-            raise ValueError(f"code_momentum={self.code_momentum}; must lie in (0, 1]")
+        check_float("dropout", self.dropout, 0.0, 1.0, open_high=True)
+        check_float("code_momentum", self.code_momentum, 0.0, 1.0, open_low=True)
 
 
 class Autoencoder(GenerativeModel):

@@ -31,6 +31,7 @@ import torch
 from torch import Tensor
 
 from generative.base import GenerativeModel
+from generative.config_checks import check_float, check_int, check_widths
 from generative.data import DataInfo
 from generative.family import Family
 from generative.metrics.likelihood import grid_log_partition
@@ -46,51 +47,57 @@ class EBMConfig:
     """Settings of `EBM`."""
 
     hidden: tuple[int, ...] = (128, 128, 128)
-    """Hidden widths of the energy MLP E: R^D -> R."""
+    """Hidden widths of the energy MLP E: R^D -> R: 1 to 64 layers, each 1 to 16,384 wide, at
+    most 2**30 weights between hidden layers (`config_checks`: what trains in 24 GiB)."""
     activation: str = "silu"
     """Activation of E; smooth ones give smooth Langevin gradients."""
     alpha: float = 0.01
-    """Weight of the energy-magnitude regulariser alpha * mean(E(x+)^2 + E(x-)^2)."""
+    """Weight of the energy-magnitude regulariser alpha * mean(E(x+)^2 + E(x-)^2); finite and
+    >= 0."""
     sgld_steps: int = 30
-    """Langevin steps per training negative batch."""
+    """Langevin steps per training negative batch; 1 to 10,000 (Du & Mordatch use 60; each
+    step is a forward and backward pass of the batch, every training step)."""
     step_size: float = 0.005
-    """epsilon: the drift is -(epsilon / 2) grad E."""
+    """epsilon: the drift is -(epsilon / 2) grad E; finite and > 0."""
     noise: float | None = None
-    """sigma, the Langevin noise scale; None = sqrt(step_size) (exact Langevin)."""
+    """sigma, the Langevin noise scale, finite and >= 0; None = sqrt(step_size) (exact
+    Langevin)."""
     buffer_size: int = 1000
-    """Replay buffer entries (with batch 512 each chain is advanced every other step)."""
+    """Replay buffer entries (with batch 512 each chain is advanced every other step); 1 to
+    1,000,000 (Du & Mordatch keep 10,000; the buffer is a module buffer, copied into the EMA
+    model and every checkpoint)."""
     reinit_prob: float = 0.05
-    """Chance that a chain restarts from uniform noise over the box instead of the buffer."""
+    """Chance that a chain restarts from uniform noise over the box instead of the buffer, in
+    [0, 1]."""
     sample_steps: int = 100
-    """Langevin steps of `sample`, whose chains start from buffer entries."""
+    """Langevin steps of `sample`, whose chains start from buffer entries; 1 to 100,000 (a
+    thousand times the default)."""
     box: tuple[float, float] | None = None
-    """(low, high) per dimension: where chains live and where log Z is integrated;
-    None = (-4, 4) for continuous data, (0, 1) for dequantized data."""
+    """(low, high) per dimension, finite with low < high: where chains live and where log Z
+    is integrated; None = (-4, 4) for continuous data, (0, 1) for dequantized data."""
     grid_size: int = 256
-    """Trapezoid-rule points per axis (edges included) for log Z (2-D data only)."""
+    """Trapezoid-rule points per axis (edges included) for log Z (2-D data only); 2 to 4,096
+    (16.8M energy evaluations; the rule has converged long before)."""
     betas: tuple[float, float] = (0.0, 0.999)
-    """Adam betas for the energy; beta1 = 0 (no momentum) as in Du & Mordatch's code keeps the
-    energy from overshooting the moving negatives."""
+    """Adam betas for the energy, each in [0, 1); beta1 = 0 (no momentum) as in Du &
+    Mordatch's code keeps the energy from overshooting the moving negatives."""
 
     def __post_init__(self) -> None:
-        if not self.hidden or any(h < 1 for h in self.hidden):
-            raise ValueError(f"hidden={self.hidden}; need at least one width, each at least 1")
+        check_widths("hidden", self.hidden)
         check_activation(self.activation)
-        if self.alpha < 0:
-            raise ValueError(f"alpha={self.alpha}; must be >= 0")
-        for name in ("sgld_steps", "sample_steps", "buffer_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)}; must be at least 1")
-        if not self.step_size > 0:
-            raise ValueError(f"step_size={self.step_size}; must be positive")
-        if self.noise is not None and self.noise < 0:
-            raise ValueError(f"noise={self.noise}; must be >= 0 or None")
-        if not 0.0 <= self.reinit_prob <= 1.0:
-            raise ValueError(f"reinit_prob={self.reinit_prob}; must lie in [0, 1]")
-        if self.box is not None and not (len(self.box) == 2 and self.box[0] < self.box[1]):
-            raise ValueError(f"box={self.box}; must be (low, high) with low < high, or None")
-        if self.grid_size < 2:
-            raise ValueError(f"grid_size={self.grid_size}; must be at least 2")
+        check_float("alpha", self.alpha, 0.0)
+        check_int("sgld_steps", self.sgld_steps, 1, 10_000)
+        check_int("sample_steps", self.sample_steps, 1, 100_000)
+        check_int("buffer_size", self.buffer_size, 1, 1_000_000)
+        check_float("step_size", self.step_size, 0.0, open_low=True)
+        if self.noise is not None:
+            check_float("noise", self.noise, 0.0)
+        check_float("reinit_prob", self.reinit_prob, 0.0, 1.0)
+        if self.box is not None and not (
+            len(self.box) == 2 and all(map(math.isfinite, self.box)) and self.box[0] < self.box[1]
+        ):
+            raise ValueError(f"box={self.box}; must be finite (low, high) with low < high, or None")
+        check_int("grid_size", self.grid_size, 2, 4_096)
         if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
             raise ValueError(f"betas={self.betas}; must be two numbers in [0, 1)")
 

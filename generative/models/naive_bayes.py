@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from generative.base import GenerativeModel
+from generative.config_checks import check_float
 from generative.data import DataInfo
 from generative.family import Family
 from generative.models.gaussian import normal_log_prob
@@ -62,11 +63,10 @@ class GaussianNBConfig:
 
     var_smoothing: float = 1e-9
     """Added to every variance, as a fraction of the largest per-feature variance of the
-    training data (scikit-learn's default); must be > 0 so no density is infinite."""
+    training data (scikit-learn's default); finite and > 0 so no density is infinite."""
 
     def __post_init__(self) -> None:
-        if not self.var_smoothing > 0:
-            raise ValueError(f"var_smoothing={self.var_smoothing}; must be positive")
+        check_float("var_smoothing", self.var_smoothing, 0.0, open_low=True)
 
 
 @dataclass(frozen=True)
@@ -74,11 +74,11 @@ class BernoulliNBConfig:
     """Settings of `BernoulliNB`."""
 
     alpha: float = 1.0
-    """Lidstone pseudo-count added to both outcomes of every feature (1 = Laplace)."""
+    """Lidstone pseudo-count added to both outcomes of every feature (1 = Laplace); finite
+    and > 0 (0 gives log 0)."""
 
     def __post_init__(self) -> None:
-        if not self.alpha > 0:
-            raise ValueError(f"alpha={self.alpha}; must be positive (0 gives log 0)")
+        check_float("alpha", self.alpha, 0.0, open_low=True)
 
 
 @dataclass(frozen=True)
@@ -86,11 +86,11 @@ class CategoricalNBConfig:
     """Settings of `CategoricalNB`."""
 
     alpha: float = 1.0
-    """Lidstone pseudo-count added to every level of every feature (1 = Laplace)."""
+    """Lidstone pseudo-count added to every level of every feature (1 = Laplace); finite and
+    > 0 (0 gives log 0)."""
 
     def __post_init__(self) -> None:
-        if not self.alpha > 0:
-            raise ValueError(f"alpha={self.alpha}; must be positive (0 gives log 0)")
+        check_float("alpha", self.alpha, 0.0, open_low=True)
 
 
 def _inverse_cdf(probs: Tensor, u: Tensor) -> Tensor:

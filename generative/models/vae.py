@@ -40,6 +40,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from generative.base import GenerativeModel
+from generative.config_checks import (
+    MAX_CHANNELS,
+    MAX_CONV_LEVELS,
+    MAX_LATENT,
+    MAX_STEPS,
+    check_float,
+    check_int,
+    check_widths,
+)
 from generative.data import DataInfo
 from generative.family import Family
 from generative.models.gaussian import normal_log_prob
@@ -62,15 +71,19 @@ class VAEConfig:
     arch: str = "mlp"
     """'mlp', 'conv' (images (C, H, W) only) or 'linear' (affine encoder and decoder)."""
     latent_dim: int = 16
-    """L, the dimension of z."""
+    """L, the dimension of z; 1 to 4,096 (`MAX_LATENT`: far above the 64 pixels of a
+    digit)."""
     hidden: tuple[int, ...] = (256, 256)
-    """Hidden widths of the MLPs; for 'conv', of the dense layers between convs and z."""
+    """Hidden widths of the MLPs; for 'conv', of the dense layers between convs and z. At most
+    64 layers, each 1 to 16,384 wide, at most 2**30 weights between hidden layers in encoder
+    and decoder together (`config_checks`: what trains in 24 GiB)."""
     channels: tuple[int, ...] = (32, 64)
-    """Conv channels, one stride-2 layer each ('conv' only)."""
+    """Conv channels, one stride-2 layer each ('conv' only); at most 8 levels (256-pixel
+    images reach 1 x 1), each 1 to 4,096 channels (0.6 GiB of weights per 3x3 conv)."""
     activation: str = "relu"
     """Hidden nonlinearity, a key of `layers.ACTIVATIONS`."""
     dropout: float = 0.0
-    """Dropout on hidden units during training."""
+    """Dropout on hidden units during training, in [0, 1)."""
     decoder: str = "auto"
     """'auto', 'categorical', 'bernoulli' or 'gaussian'; each fits one data kind, which
     'auto' picks: categorical data -> categorical, binary -> bernoulli, continuous and
@@ -78,16 +91,19 @@ class VAEConfig:
     variance: str = "output"
     """Gaussian decoder variance: 'output', 'per_dim', 'isotropic' or 'fixed'."""
     fixed_sigma: float = 0.1
-    """Decoder standard deviation when variance='fixed' (data units)."""
+    """Decoder standard deviation when variance='fixed' (data units); finite and > 0."""
     beta: float = 1.0
-    """Weight of the KL term in the loss (1 = the ELBO)."""
+    """Weight of the KL term in the loss (1 = the ELBO); finite and >= 0."""
     warmup_steps: int = 0
-    """Training steps over which the KL weight rises linearly from 0 to `beta`."""
+    """Training steps over which the KL weight rises linearly from 0 to `beta`; 0 (no
+    warm-up) to 10**9 (`MAX_STEPS`, the most a run trains)."""
     eval_samples: int = 1000
     """k, importance samples of `log_prob` (k = 1000 on 269 digits: about 6 s for the default
-    MLP, 35 s for 'conv', on one shared CPU core)."""
+    MLP, 35 s for 'conv', on one shared CPU core); 1 to 100,000, where the same digits take
+    10 min to an hour."""
     eval_chunk: int = 16384
-    """Most (example, sample) pairs decoded at once in `log_prob`, to bound memory."""
+    """Most (example, sample) pairs decoded at once in `log_prob`, to bound memory; 1 to
+    262,144 (2**18: on the 8x8 digits the default conv model then takes about 8 GiB)."""
     sample_mode: str = "sample"
     """Default of `sample`: 'sample' draws x ~ p(x|z); 'mean' returns E[x|z]; 'mode' the most
     likely x given z. Means of categorical decoders make smoother pictures."""
@@ -104,21 +120,19 @@ class VAEConfig:
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name}={getattr(self, name)!r}; allowed: {', '.join(allowed)}")
         check_activation(self.activation)
-        for name in ("latent_dim", "eval_samples", "eval_chunk"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)}; must be at least 1")
-        if any(h < 1 for h in self.hidden) or any(c < 1 for c in self.channels):
-            raise ValueError(f"hidden={self.hidden}, channels={self.channels}; widths must be >= 1")
+        check_int("latent_dim", self.latent_dim, 1, MAX_LATENT)
+        check_widths("hidden", self.hidden, min_len=0, copies=2)
+        check_widths(
+            "channels", self.channels, MAX_CHANNELS, min_len=0, max_len=MAX_CONV_LEVELS, copies=0
+        )
         if self.arch == "conv" and not self.channels:
             raise ValueError("channels=(); arch='conv' needs at least one conv layer")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout={self.dropout}; must lie in [0, 1)")
-        if not self.fixed_sigma > 0:
-            raise ValueError(f"fixed_sigma={self.fixed_sigma}; must be positive")
-        if self.beta < 0:
-            raise ValueError(f"beta={self.beta}; must be >= 0")
-        if self.warmup_steps < 0:
-            raise ValueError(f"warmup_steps={self.warmup_steps}; must be >= 0")
+        check_float("dropout", self.dropout, 0.0, 1.0, open_high=True)
+        check_float("fixed_sigma", self.fixed_sigma, 0.0, open_low=True)
+        check_float("beta", self.beta, 0.0)
+        check_int("warmup_steps", self.warmup_steps, 0, MAX_STEPS)
+        check_int("eval_samples", self.eval_samples, 1, 100_000)
+        check_int("eval_chunk", self.eval_chunk, 1, 2**18)
 
 
 def gaussian_kl(mu: Tensor, log_var: Tensor) -> Tensor:

@@ -41,6 +41,15 @@ import torch
 from torch import Tensor, nn
 
 from generative.base import GenerativeModel
+from generative.config_checks import (
+    MAX_CHANNELS,
+    MAX_CONV_LEVELS,
+    MAX_LATENT,
+    MAX_STEPS,
+    check_float,
+    check_int,
+    check_widths,
+)
 from generative.data import DataInfo
 from generative.models.diffusion.config import DDPMConfig
 from generative.models.diffusion.core import DiffusionCore
@@ -62,21 +71,24 @@ class LatentDiffusionConfig(DDPMConfig):
     denoiser: str = "mlp"
     """'mlp' ('auto' means the same): the codes are flat vectors."""
     latent_dim: int = 8
-    """L, the dimension of the codes."""
+    """L, the dimension of the codes; 1 to 4,096 (`MAX_LATENT`, as `VAEConfig.latent_dim`)."""
     vae_arch: str = "mlp"
     """Autoencoder architecture: 'mlp', 'conv' (images) or 'linear' (see `VAEConfig.arch`)."""
     vae_hidden: tuple[int, ...] = (256, 256)
-    """Autoencoder hidden widths."""
+    """Autoencoder hidden widths; bounded as `VAEConfig.hidden`."""
     vae_channels: tuple[int, ...] = (32, 64)
-    """Autoencoder conv channels ('conv' only)."""
+    """Autoencoder conv channels ('conv' only); bounded as `VAEConfig.channels`."""
     vae_beta: float = 1.0
-    """Weight of the autoencoder's KL term (1 = a VAE; small = a lightly regularised AE)."""
+    """Weight of the autoencoder's KL term (1 = a VAE; small = a lightly regularised AE);
+    finite and >= 0."""
     vae_sample_mode: str = "sample"
     """How codes are decoded in `sample`: 'sample', 'mean' or 'mode' (`VAEConfig.sample_mode`)."""
     stage1_steps: int = 2000
-    """Training steps of the autoencoder before the diffusion model's."""
+    """Training steps of the autoencoder before the diffusion model's; 0 to 10**9
+    (`MAX_STEPS`, the most a run trains)."""
     bound_samples: int = 1
-    """Draws z ~ q(z|x) averaged in `log_prob` (each a bound, so the mean is one too)."""
+    """Draws z ~ q(z|x) averaged in `log_prob` (each a bound, so the mean is one too); 1 to
+    1,000 (each costs a whole diffusion bound, `timesteps` denoiser passes per example)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -84,11 +96,19 @@ class LatentDiffusionConfig(DDPMConfig):
         object.__setattr__(self, "vae_channels", tuple(self.vae_channels))
         if self.denoiser not in ("auto", "mlp"):
             raise ValueError(f"denoiser={self.denoiser!r}; allowed: 'mlp' (the codes are flat)")
-        for name in ("latent_dim", "bound_samples"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)}; must be at least 1")
-        if self.stage1_steps < 0:
-            raise ValueError(f"stage1_steps={self.stage1_steps}; must be >= 0")
+        check_int("latent_dim", self.latent_dim, 1, MAX_LATENT)
+        check_widths("vae_hidden", self.vae_hidden, min_len=0, copies=2)
+        check_widths(
+            "vae_channels",
+            self.vae_channels,
+            MAX_CHANNELS,
+            min_len=0,
+            max_len=MAX_CONV_LEVELS,
+            copies=0,
+        )
+        check_float("vae_beta", self.vae_beta, 0.0)
+        check_int("stage1_steps", self.stage1_steps, 0, MAX_STEPS)
+        check_int("bound_samples", self.bound_samples, 1, 1_000)
         self.vae_config()  # the autoencoder's own checks, with its messages
 
     def vae_config(self) -> VAEConfig:

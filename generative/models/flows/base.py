@@ -24,10 +24,15 @@ from torch import Tensor, nn
 from torch.distributions import Normal
 
 from generative.base import GenerativeModel
+from generative.config_checks import check_float, check_int, check_widths
 from generative.data import DataInfo
 
 FLOW_KINDS = ("continuous", "dequantized")
 
+
+MAX_FLOW_LAYERS = 256
+"""Most layers of a flow: Glow (Kingma & Dhariwal 2018) stacks 32 steps on each of up to 6
+levels, 192 in all; more only multiplies the weights."""
 
 ACTNORM = ("every", "input", "none")
 """Where flows put ActNorm layers: before every layer, once at the input, or nowhere."""
@@ -41,21 +46,21 @@ def check_actnorm(actnorm: str) -> None:
 
 def check_logit_alpha(alpha: float) -> None:
     """Raise a one-line ValueError unless 0 <= alpha < 0.5."""
-    if not 0.0 <= alpha < 0.5:
-        raise ValueError(f"logit_alpha={alpha}; must lie in [0, 0.5)")
+    check_float("logit_alpha", alpha, 0.0, 0.5, open_high=True)
 
 
 def check_positive(**values: float) -> None:
-    """Raise a one-line ValueError naming the first value that is not positive."""
+    """Raise a one-line ValueError naming the first value that is not finite and positive."""
     for name, value in values.items():
-        if not value > 0:
-            raise ValueError(f"{name}={value}; must be positive")
+        check_float(name, value, 0.0, open_low=True)
 
 
-def check_hidden(hidden: tuple[int, ...]) -> None:
-    """Raise a one-line ValueError unless `hidden` is a non-empty tuple of positive widths."""
-    if not hidden or any(h < 1 for h in hidden):
-        raise ValueError(f"hidden={hidden}; need at least one width, each at least 1")
+def check_layers(num_layers: int, hidden: tuple[int, ...]) -> None:
+    """Raise a one-line ValueError unless 1 <= num_layers <= `MAX_FLOW_LAYERS` and `hidden`
+    is 1 to 64 widths, each 1 to 16,384, whose `num_layers` networks together hold at most
+    2**30 weights between hidden layers (`generative.config_checks.check_widths`)."""
+    check_int("num_layers", num_layers, 1, MAX_FLOW_LAYERS)
+    check_widths("hidden", hidden, copies=num_layers)
 
 
 def standard_normal(

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from generative.config_checks import MAX_SEED, check_int
 from generative.data import DataInfo
 from generative.models.flows.base import (
     Flow,
     check_actnorm,
-    check_hidden,
+    check_layers,
     check_logit_alpha,
     check_positive,
 )
@@ -33,13 +34,16 @@ class MAFConfig:
     """Settings of `MAF`."""
 
     num_layers: int = 8
-    """Autoregressive layers K."""
+    """Autoregressive layers K; 1 to 256 (`MAX_FLOW_LAYERS`: Glow's deepest stack is 192)."""
     hidden: tuple[int, ...] = (64, 64)
-    """Hidden widths of each MADE."""
+    """Hidden widths of each MADE: at most 64 layers, each 1 to 16,384 wide, with
+    at most 2**30 weights between hidden layers in all K networks (`config_checks`: what
+    trains in 24 GiB)."""
     activation: str = "relu"
     """Activation of the MADEs (a key of `generative.models.layers.ACTIVATIONS`)."""
     clamp: float = 3.0
-    """Log-scales alpha are soft-clamped to (-clamp, clamp) by clamp * tanh(alpha / clamp)."""
+    """Log-scales alpha are soft-clamped to (-clamp, clamp) by clamp * tanh(alpha / clamp);
+    finite and > 0."""
     actnorm: str = "input"
     """ActNorm (Glow, data-dependent standardisation) once at the 'input' (default: before every
     MADE it would be redundant, each MAF layer already contains a per-dimension affine map),
@@ -48,20 +52,21 @@ class MAFConfig:
     """'reverse': the order 0..D-1, reversed every other layer; 'random': a random
     permutation per layer (drawn from `seed`)."""
     logit_alpha: float = 0.05
-    """For dequantized data in [0, 1): x = logit(alpha + (1 - 2 alpha) y); 0 turns it off."""
+    """For dequantized data in [0, 1): x = logit(alpha + (1 - 2 alpha) y); 0 turns it off;
+    in [0, 0.5)."""
     seed: int = 0
-    """Seed of the random orders."""
+    """Seed of the random orders; 0 to 2**64 - 1 (what `torch.Generator.manual_seed`
+    takes)."""
 
     def __post_init__(self) -> None:
-        if self.num_layers < 1:
-            raise ValueError(f"num_layers={self.num_layers}; must be at least 1")
-        check_hidden(self.hidden)
+        check_layers(self.num_layers, self.hidden)
         check_actnorm(self.actnorm)
         check_activation(self.activation)
         check_positive(clamp=self.clamp)
         if self.orders not in ORDERS:
             raise ValueError(f"orders={self.orders!r}; allowed: {', '.join(ORDERS)}")
         check_logit_alpha(self.logit_alpha)
+        check_int("seed", self.seed, 0, MAX_SEED)
 
 
 def autoregressive_orders(dim: int, num_layers: int, kind: str, seed: int) -> list[torch.Tensor]:

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from generative.config_checks import MAX_SEED, check_int
 from generative.data import DataInfo
 from generative.models.flows.base import (
     Flow,
     check_actnorm,
-    check_hidden,
+    check_layers,
     check_logit_alpha,
     check_positive,
 )
@@ -31,37 +32,40 @@ class NSFConfig:
     """Settings of `NSF`."""
 
     num_layers: int = 6
-    """Coupling layers K."""
+    """Coupling layers K; 1 to 256 (`MAX_FLOW_LAYERS`: Glow's deepest stack is 192)."""
     hidden: tuple[int, ...] = (64, 64)
-    """Hidden widths of each coupling's MLP."""
+    """Hidden widths of each coupling's MLP: at most 64 layers, each 1 to 16,384 wide, with
+    at most 2**30 weights between hidden layers in all K networks (`config_checks`: what
+    trains in 24 GiB)."""
     activation: str = "relu"
     """Activation of the coupling MLPs (a key of `generative.models.layers.ACTIVATIONS`)."""
     bins: int = 8
-    """Spline bins per dimension."""
+    """Spline bins per dimension; 2 to 256 (Durkan et al. 2019 use 4 to 10; each bin adds 3
+    outputs per dimension to every coupling's MLP)."""
     bound: float = 4.0
-    """The splines act on [-bound, bound]; identity outside."""
+    """The splines act on [-bound, bound]; identity outside; finite and > 0."""
     actnorm: str = "every"
     """ActNorm (Glow, data-dependent standardisation) before 'every' coupling, once at the
     'input', or 'none'; it keeps inputs inside the splines' [-bound, bound]."""
     masks: str = "alternate"
     """'alternate' or 'random' halves, as in `RealNVPConfig.masks`."""
     logit_alpha: float = 0.05
-    """For dequantized data in [0, 1): x = logit(alpha + (1 - 2 alpha) y); 0 turns it off."""
+    """For dequantized data in [0, 1): x = logit(alpha + (1 - 2 alpha) y); 0 turns it off;
+    in [0, 0.5)."""
     seed: int = 0
-    """Seed of the random masks."""
+    """Seed of the random masks; 0 to 2**64 - 1 (what `torch.Generator.manual_seed`
+    takes)."""
 
     def __post_init__(self) -> None:
-        if self.num_layers < 1:
-            raise ValueError(f"num_layers={self.num_layers}; must be at least 1")
-        check_hidden(self.hidden)
+        check_layers(self.num_layers, self.hidden)
         check_actnorm(self.actnorm)
         check_activation(self.activation)
-        if self.bins < 2:
-            raise ValueError(f"bins={self.bins}; must be at least 2")
+        check_int("bins", self.bins, 2, 256)
         check_positive(bound=self.bound)
         if self.masks not in MASKS:
             raise ValueError(f"masks={self.masks!r}; allowed: {', '.join(MASKS)}")
         check_logit_alpha(self.logit_alpha)
+        check_int("seed", self.seed, 0, MAX_SEED)
 
 
 class NSF(Flow):

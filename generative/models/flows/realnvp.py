@@ -13,11 +13,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from generative.config_checks import MAX_SEED, check_int
 from generative.data import DataInfo
 from generative.models.flows.base import (
     Flow,
     check_actnorm,
-    check_hidden,
+    check_layers,
     check_logit_alpha,
     check_positive,
 )
@@ -32,13 +33,16 @@ class RealNVPConfig:
     """Settings of `RealNVP`."""
 
     num_layers: int = 8
-    """Coupling layers K."""
+    """Coupling layers K; 1 to 256 (`MAX_FLOW_LAYERS`: Glow's deepest stack is 192)."""
     hidden: tuple[int, ...] = (64, 64)
-    """Hidden widths of each coupling's MLP s, t."""
+    """Hidden widths of each coupling's MLP s, t: at most 64 layers, each 1 to 16,384 wide, with
+    at most 2**30 weights between hidden layers in all K networks (`config_checks`: what
+    trains in 24 GiB)."""
     activation: str = "relu"
     """Activation of the coupling MLPs (a key of `generative.models.layers.ACTIVATIONS`)."""
     clamp: float = 3.0
-    """Log-scales are soft-clamped to (-clamp, clamp) by clamp * tanh(s / clamp)."""
+    """Log-scales are soft-clamped to (-clamp, clamp) by clamp * tanh(s / clamp); finite and
+    > 0."""
     actnorm: str = "every"
     """ActNorm (Glow, data-dependent standardisation) before 'every' coupling, once at the
     'input', or 'none'."""
@@ -46,20 +50,21 @@ class RealNVPConfig:
     """'alternate': coupling k keeps dimensions d with d % 2 == k % 2 (flipping each layer);
     'random': a random half of the dimensions (drawn from `seed`), flipped each layer."""
     logit_alpha: float = 0.05
-    """For dequantized data in [0, 1): x = logit(alpha + (1 - 2 alpha) y); 0 turns it off."""
+    """For dequantized data in [0, 1): x = logit(alpha + (1 - 2 alpha) y); 0 turns it off;
+    in [0, 0.5)."""
     seed: int = 0
-    """Seed of the random masks."""
+    """Seed of the random masks; 0 to 2**64 - 1 (what `torch.Generator.manual_seed`
+    takes)."""
 
     def __post_init__(self) -> None:
-        if self.num_layers < 1:
-            raise ValueError(f"num_layers={self.num_layers}; must be at least 1")
-        check_hidden(self.hidden)
+        check_layers(self.num_layers, self.hidden)
         check_actnorm(self.actnorm)
         check_activation(self.activation)
         check_positive(clamp=self.clamp)
         if self.masks not in MASKS:
             raise ValueError(f"masks={self.masks!r}; allowed: {', '.join(MASKS)}")
         check_logit_alpha(self.logit_alpha)
+        check_int("seed", self.seed, 0, MAX_SEED)
 
 
 def first_half(dim: int, kind: str, seed: int) -> torch.Tensor:

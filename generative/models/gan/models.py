@@ -37,6 +37,14 @@ import torch
 from torch import Tensor, nn
 
 from generative.base import GenerativeModel
+from generative.config_checks import (
+    MAX_LATENT,
+    MAX_LAYERS,
+    MAX_WEIGHTS,
+    MAX_WIDTH,
+    check_float,
+    check_int,
+)
 from generative.data import DataInfo
 from generative.models.gan import losses
 from generative.models.gan.networks import Discriminator, Generator, pack
@@ -49,35 +57,46 @@ class GANConfig:
     """Settings of the non-saturating GAN; every variant's config extends these."""
 
     latent_dim: int = 2
-    """d_z, dimensions of the noise z ~ N(0, I) (2 in VEEGAN's and PacGAN's 2-D toys)."""
+    """d_z, dimensions of the noise z ~ N(0, I) (2 in VEEGAN's and PacGAN's 2-D toys); 1 to
+    4,096 (`MAX_LATENT`, far above any data dimension here)."""
     hidden: int = 128
-    """Width of every hidden layer of both players."""
+    """Width of every hidden layer of both players; 1 to 16,384 (`MAX_WIDTH`: a 16,384-wide
+    layer is 1 GiB of weights)."""
     depth: int = 3
-    """Hidden layers of each player."""
+    """Hidden layers of each player; 1 to 64 (`MAX_LAYERS`), and both players together hold at
+    most 2**30 weights between hidden layers (`MAX_WEIGHTS`, what trains in 24 GiB)."""
     batch_norm: bool = False
     """BatchNorm in the generator's hidden layers (PacGAN's generator has it; on the 2-D
     toys it spread samples between modes)."""
     lr_discriminator: float = 1e-3
-    """Adam learning rate of D (overrides `FitConfig.lr` for this player). The papers' 1e-4
-    needs ~10^5 steps; 1e-3 with a cosine schedule reaches the toys' modes in ~10^4."""
+    """Adam learning rate of D (overrides `FitConfig.lr` for this player); finite and > 0. The
+    papers' 1e-4 needs ~10^5 steps; 1e-3 with a cosine schedule reaches the toys' modes in
+    ~10^4."""
     lr_generator: float = 1e-3
-    """Adam learning rate of G (overrides `FitConfig.lr` for this player)."""
+    """Adam learning rate of G (overrides `FitConfig.lr` for this player); finite and > 0."""
     betas: tuple[float, float] = (0.5, 0.999)
-    """Adam (beta1, beta2) of both players."""
+    """Adam (beta1, beta2) of both players, each in [0, 1)."""
     critic_steps: int = 1
-    """Discriminator updates per generator update."""
+    """Discriminator updates per generator update; 1 to 100 (WGAN-GP uses 5; more leaves G
+    almost no updates)."""
     standardize: bool = True
     """For real-valued data, let both players work in standardised units: the first batch
     seen fixes a per-feature shift and scale (ActNorm-style data-dependent initialisation,
     Kingma & Dhariwal 2018), D sees (x - shift) / scale and samples are shift + scale G(z)."""
 
     def __post_init__(self) -> None:
-        for name in ("latent_dim", "hidden", "depth", "critic_steps"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)}; must be at least 1")
-        for name in ("lr_discriminator", "lr_generator"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name}={getattr(self, name)}; must be positive")
+        check_int("latent_dim", self.latent_dim, 1, MAX_LATENT)
+        check_int("hidden", self.hidden, 1, MAX_WIDTH)
+        check_int("depth", self.depth, 1, MAX_LAYERS)
+        weights = 2 * (self.depth - 1) * self.hidden**2  # hidden-to-hidden, both players
+        if weights > MAX_WEIGHTS:
+            raise ValueError(
+                f"hidden={self.hidden}, depth={self.depth}; {weights:,} weights between hidden "
+                f"layers of the two players, at most {MAX_WEIGHTS:,} (20 GiB to train)"
+            )
+        check_int("critic_steps", self.critic_steps, 1, 100)
+        check_float("lr_discriminator", self.lr_discriminator, 0.0, open_low=True)
+        check_float("lr_generator", self.lr_generator, 0.0, open_low=True)
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise ValueError(f"betas={self.betas}; need two numbers in [0, 1)")
 
@@ -91,12 +110,11 @@ class WGANGPConfig(GANConfig):
     critic_steps: int = 5
     """n_critic, critic updates per generator update."""
     gp_weight: float = 10.0
-    """lambda, weight of the gradient penalty."""
+    """lambda, weight of the gradient penalty; finite and >= 0."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.gp_weight < 0:
-            raise ValueError(f"gp_weight={self.gp_weight}; must be >= 0")
+        check_float("gp_weight", self.gp_weight, 0.0)
 
 
 @dataclass(frozen=True)
@@ -104,12 +122,12 @@ class GANR1Config(GANConfig):
     """Settings of the non-saturating GAN with the R1 penalty."""
 
     r1_weight: float = 0.1
-    """gamma; the discriminator's loss gains (gamma / 2) E||grad_x D(x)||^2 on data."""
+    """gamma; the discriminator's loss gains (gamma / 2) E||grad_x D(x)||^2 on data; finite
+    and >= 0."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.r1_weight < 0:
-            raise ValueError(f"r1_weight={self.r1_weight}; must be >= 0")
+        check_float("r1_weight", self.r1_weight, 0.0)
 
 
 @dataclass(frozen=True)
@@ -122,15 +140,15 @@ class PacGANConfig(GANConfig):
     """Settings of PacGAN (Lin et al. 2018)."""
 
     pac: int = 2
-    """m, samples packed into one discriminator input (the paper uses 2 to 4)."""
+    """m, samples packed into one discriminator input (the paper uses 2 to 4); 1 to 64, as a
+    batch needs at least m samples and D's input is m times as wide."""
     critic_steps: int = 2
     """D updates per G update: a packed D learns the modes more slowly than a plain one, and
     one step under-trains it in short runs (the paper, with ~10^5 steps, uses 1)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.pac < 1:
-            raise ValueError(f"pac={self.pac}; must be at least 1")
+        check_int("pac", self.pac, 1, 64)
 
 
 class GAN(GenerativeModel):

@@ -67,7 +67,7 @@ LEARNERS: dict[str, Learner] = {
     "sb3_ppo": Learner(
         SB3PPOConfig,
         "agents.sb3_ppo:SB3PPO",
-        "agents.sb3_ppo:SB3Policy",
+        "agents.sb3_policy:SB3Policy",
         "PPO from Stable-Baselines3, parameters shared.",
     ),
 }

@@ -19,7 +19,11 @@ of the current rollout (after the last update): weights, optimiser, generator, e
 recurrent state and the actions taken so far in the current episode. Resuming replays those
 actions from the episode's seeded reset to rebuild the world exactly, and redoes any rollout
 cut short, so a resumed run equals an uninterrupted one (for worlds whose `reset(seed)` and
-`step` are deterministic, as every world in `envs` is).
+`step` are deterministic, as every world in `envs` is). `load_checkpoint` checks the file
+against the options, the world and the network before anything is copied (`agents.checkpoints`).
+
+A loss or gradient that is no longer finite stops training before the optimiser step, with a
+`NonFiniteLoss` naming the agent-step and the update.
 
 Ref: Schulman et al. 2017, "Proximal Policy Optimization Algorithms"; Huang et al. 2022,
 "The 37 Implementation Details of Proximal Policy Optimization" (CleanRL).
@@ -36,21 +40,20 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from agents.checkpoints import TRAIN_FORMATS, check_world, read, world_of
+from agents.episodes import episode_seed, stream_seed
+from agents.finite import nonfinite
 from agents.ppo_buffer import compute_gae
+from agents.ppo_checkpoint import check_checkpoint
 from agents.ppo_config import PPOConfig
 from agents.ppo_networks import log_prob_entropy, sample
 from agents.ppo_policy import PPOPolicy, plain, resolve_device
 from agents.ppo_session import Episode, Session, start_session
 from agents.protocols import TrainHooks
 from envs.core import BatchedEnv
-from generative.checkpoint import load_safe, save_atomic
+from generative.checkpoint import save_atomic
 
-TRAIN_FORMAT = "emergent.ppo.train.v1"
-
-
-def episode_seed(seed: int, index: int) -> int:
-    """Seed of the reset that starts training episode `index`."""
-    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+TRAIN_FORMAT = TRAIN_FORMATS["ppo"]
 
 
 class PPO:
@@ -69,6 +72,8 @@ class PPO:
         """The world `_episode` runs in."""
         self._restore: dict[str, Any] | None = None
         """A checkpoint read by `load_checkpoint`, applied by the next `train`."""
+        self._restore_path = Path()
+        """The file `_restore` was read from (for messages)."""
         self._snapshot: dict[str, Any] | None = None
         """The learner at the start of the current rollout: what a checkpoint holds."""
 
@@ -93,6 +98,8 @@ class PPO:
     def train(self, env: BatchedEnv, steps: int, hooks: TrainHooks) -> PPOPolicy:
         """Train until `steps` agent-steps in all (counting any restored from a checkpoint),
         in whole rollouts; the learning rate anneals over those `steps`."""
+        if self._restore is not None:  # before anything is built for this world
+            check_world(self._restore_path, self._restore, env)
         if self._session is None:
             self._session = start_session(env, self.options, self.seed, self.device)
         session = self._session
@@ -244,7 +251,9 @@ class PPO:
 
                 session.optimizer.zero_grad()
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.max_grad_norm)
+                grad_norm = torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.max_grad_norm)
+                if not (torch.isfinite(loss) & torch.isfinite(grad_norm)):  # before the step
+                    raise self._nonfinite(loss, grad_norm, buf.rewards.numel())
                 session.optimizer.step()
                 terms = {
                     "pg_loss": pg_loss,
@@ -268,6 +277,12 @@ class PPO:
         )
         return stats
 
+    def _nonfinite(self, loss: Tensor, grad_norm: Tensor, rollout: int) -> Exception:
+        """The error for a loss, or else a gradient norm, that is not finite."""
+        what, value = ("the loss", loss) if not loss.isfinite() else ("the gradient", grad_norm)
+        update = self._agent_steps // rollout  # whole rollouts of T·B·A agent-steps
+        return nonfinite("ppo", what, value.item(), self._agent_steps, update, "learning_rate")
+
     # Checkpoints: the learner as it was at the start of the current rollout.
     def _mark(self) -> None:
         session, episode = self.session, self._episode
@@ -289,6 +304,7 @@ class PPO:
             {
                 "format": TRAIN_FORMAT,
                 "options": plain(dataclasses.asdict(self.options)),
+                "world": world_of(self._env),
                 "spec": session.spec.to_plain(),
                 "batch_size": int(session.buffer.rewards.shape[1]),
                 "net": session.net.state_dict(),
@@ -298,23 +314,34 @@ class PPO:
             path,
         )
 
-    def load_checkpoint(self, path: str | Path) -> int:
-        """Read a training checkpoint (applied when `train` gets the world); return its step."""
-        data = load_safe(path, TRAIN_FORMAT)
-        if data["options"] != plain(dataclasses.asdict(self.options)):
-            raise ValueError(f"checkpoint {str(path)!r} was trained with other agent options")
-        self._restore = data
-        self._agent_steps = int(data["agent_steps"])
+    def load_checkpoint(self, path: str | Path, env: BatchedEnv | None = None) -> int:
+        """Read and check a training checkpoint, applied when `train` gets the world; return
+        its step. It is checked against the world now when `env` is given, and by `train` in
+        any case, before anything is copied.
+
+        Raises:
+            CheckpointError: a missing or damaged file (an entry missing or of the wrong type,
+                tensors that do not fit the network its options and spaces describe).
+            ValueError: a checkpoint of another learner, other options or another world.
+        """
+        data = read(path, "ppo")
+        check_checkpoint(path, data, self.options, self.seed)
+        if env is not None:
+            check_world(path, data, env)
+        self._restore, self._restore_path = data, Path(path)
+        self._agent_steps = data["agent_steps"]
         return self._agent_steps
 
     def _resume(self, env: BatchedEnv, session: Session, data: dict[str, Any]) -> Episode:
-        """Load the checkpoint's learner and rebuild its episode by replaying its actions."""
-        if data["spec"] != session.spec.to_plain() or data["batch_size"] != env.batch_size:
-            raise ValueError("ppo: the checkpoint was trained on a world of another shape")
+        """Load the checkpoint's learner (checked by `train`) and rebuild its episode by
+        replaying its actions."""
         session.net.load_state_dict(data["net"])
         session.optimizer.load_state_dict(data["optimizer"])
-        session.generator.set_state(data["generator"])
-        self._agent_steps = int(data["agent_steps"])
+        self._agent_steps = data["agent_steps"]
+        if data["generator"].shape == session.generator.get_state().shape:
+            session.generator.set_state(data["generator"])
+        else:  # written on another kind of device: fresh streams, seeded by the step
+            session.generator.manual_seed(stream_seed(self.seed, self._agent_steps))
         self.mean_return = None if math.isnan(data["mean_return"]) else data["mean_return"]
         episode = self._begin_episode(env, session, int(data["episode_index"]))
         for action in data["episode_actions"].numpy():  # rebuild the world mid-episode

@@ -87,7 +87,7 @@ def start_session(env: BatchedEnv, cfg: PPOConfig, seed: int, device: torch.devi
     return Session(
         spec=spec,
         net=net,
-        optimizer=torch.optim.Adam(net.parameters(), lr=cfg.learning_rate, eps=1e-5),
+        optimizer=make_optimizer(net, cfg),
         generator=torch.Generator(device).manual_seed(seed),
         buffer=buffer,
         action_low=torch.tensor(spec.low, device=device) if spec.continuous else None,
@@ -97,3 +97,8 @@ def start_session(env: BatchedEnv, cfg: PPOConfig, seed: int, device: torch.devi
             dtype=np.float32 if spec.continuous else np.int64,
         ),
     )
+
+
+def make_optimizer(net: ActorCritic, cfg: PPOConfig) -> torch.optim.Optimizer:
+    """Adam with CleanRL's eps (the learning rate is set again before every update)."""
+    return torch.optim.Adam(net.parameters(), lr=cfg.learning_rate, eps=1e-5)

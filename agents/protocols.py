@@ -70,20 +70,28 @@ class Trainer(Protocol):
         ...
 
     def train(self, env: BatchedEnv, steps: int, hooks: TrainHooks) -> Policy:
-        """Train until `steps` agent-steps in all, or until a hook stops it; the policy."""
+        """Train until `steps` agent-steps in all, or until a hook stops it; the policy.
+
+        Raises:
+            generative.train.NonFiniteLoss: a loss became NaN or infinite (one line naming
+                the agent-step and the update).
+            ValueError: a checkpoint loaded without `env` belongs to another world.
+        """
         ...
 
     def save_checkpoint(self, path: str | Path) -> None:
         """Write everything a resume needs to one file, atomically."""
         ...
 
-    def load_checkpoint(self, path: str | Path) -> int:
+    def load_checkpoint(self, path: str | Path, env: BatchedEnv | None = None) -> int:
         """Read a checkpoint written by `save_checkpoint` (applied when `train` gets the world,
-        or at once); return its agent-step count.
+        or at once); return its agent-step count. Everything is checked before any tensor is
+        copied: the entries and their shapes, the options and, against `env` when given (else
+        against the world `train` gets), the world's name, settings, spaces and copies.
 
         Raises:
-            generative.checkpoint.CheckpointError: a missing, foreign or corrupt file.
-            ValueError: a checkpoint of other options or another world.
+            generative.checkpoint.CheckpointError: a missing, corrupt or damaged file.
+            ValueError: a checkpoint of another learner, other options or another world.
         """
         ...
 

@@ -15,8 +15,13 @@ it. A checkpoint is one file, like the other learners': `Algorithm.get_state()` 
 RLModule weights and optimiser state, the env runners' connector state and counters, RLlib's
 metrics and iteration) turned into tensors and plain containers by `agents.rllib_state`, with
 the options, world and agent-steps it was trained with, written atomically with `torch.save` and
-read with `torch.load(weights_only=True)`: resuming never unpickles code. Resume rebuilds the
-algorithm from the stored options and world and hands the state to `Algorithm.set_state`.
+read with `torch.load(weights_only=True)`: resuming never unpickles code. Resume checks the file
+(entries, options, and the world when given), rebuilds the algorithm from the stored options
+and world and hands the state to `Algorithm.set_state`. RLlib starts new episodes then, so a
+resumed run continues the step count and the learner but not the exact numbers.
+
+A loss that is no longer finite in an iteration's learner results stops training with a
+`NonFiniteLoss` naming the agent-step and the iteration.
 
 Ref: Schulman et al. 2017, "Proximal Policy Optimization Algorithms"; Liang et al. 2018,
 "RLlib: Abstractions for Distributed Reinforcement Learning".
@@ -34,6 +39,15 @@ import numpy as np
 import torch
 
 import envs
+from agents.checkpoints import (
+    TRAIN_FORMATS,
+    check_options,
+    check_same_world,
+    damaged,
+    read,
+    require,
+)
+from agents.finite import nonfinite
 from agents.ppo_policy import plain, resolve_device
 from agents.protocols import TrainHooks
 from agents.rllib_policy import RLlibPolicy, build_modules
@@ -41,9 +55,9 @@ from agents.rllib_ppo_config import RLlibPPOConfig, model_config, module_ids
 from agents.rllib_state import decode, encode
 from agents.spec import EnvSpec, env_spec
 from envs.core import BatchedEnv
-from generative.checkpoint import CheckpointError, load_safe, save_atomic
+from generative.checkpoint import CheckpointError, save_atomic
 
-TRAIN_FORMAT = "emergent.rllib_ppo.train.v2"  # v1: RLlib's pickled checkpoint directories
+TRAIN_FORMAT = TRAIN_FORMATS["rllib_ppo"]
 RLLIB_PARTS = ("env_runner", "learner_group", "metrics_logger")  # what a restore needs
 LEARNER_STATS = {  # RLlib's per-module learner result -> the row key after "train/"
     "policy_loss": "policy_loss",
@@ -53,6 +67,10 @@ LEARNER_STATS = {  # RLlib's per-module learner result -> the row key after "tra
     "vf_explained_var": "vf_explained_var",
     "default_optimizer_learning_rate": "learning_rate",
 }
+LOSSES = ("total_loss", "policy_loss", "vf_loss")
+"""RLlib's per-module learner results that must stay finite."""
+SCHEMA = {"world": dict, "spec": dict, "envs_per_env_runner": int, "agent_steps": int}
+"""Entries of a training checkpoint besides "options", "rllib" and "mean_return"."""
 
 
 def shared_module(agent_id: str, episode: Any = None, **kwargs: Any) -> str:
@@ -106,6 +124,8 @@ class RLlibPPO:
         self.mean_return: float | None = None
         self._agent_steps = 0
         self._started_ray = False
+        self._restored_from: Path | None = None
+        """The checkpoint the algorithm was built from (for messages)."""
 
     @property
     def agent_steps(self) -> int:
@@ -169,11 +189,18 @@ class RLlibPPO:
             per_runner = self.options.envs_per_env_runner or env.batch_size
             self._build(world, env_spec(env), per_runner)
         elif plain(world) != plain(self.world):
+            if self._restored_from is not None:
+                check_same_world(self._restored_from, as_stored(self.world), as_stored(world))
             raise ValueError("rllib_ppo: train() was given another world than it was built for")
         while self._agent_steps < steps:
             result = self.algo.train()
             runners = result.get("env_runners", {})
             self._agent_steps += int(sum(runners.get("num_agent_steps_sampled", {}).values()))
+            bad = nonfinite_loss(result)
+            if bad is not None:
+                name, value = bad
+                iteration = int(result.get("training_iteration", 0))
+                raise nonfinite("rllib_ppo", name, value, self._agent_steps, iteration, "lr")
             returns = runners.get("agent_episode_returns_mean")
             if returns:
                 self.mean_return = float(np.mean(list(returns.values())))
@@ -211,13 +238,15 @@ class RLlibPPO:
             path,
         )
 
-    def load_checkpoint(self, path: str | Path) -> int:
-        """Rebuild the algorithm (when not built yet) and restore a checkpoint; return its step.
+    def load_checkpoint(self, path: str | Path, env: BatchedEnv | None = None) -> int:
+        """Check a checkpoint, rebuild the algorithm (when not built yet) and restore it;
+        return its step. The world is checked against `env` when given, or against the
+        world the algorithm was built for.
 
         Raises:
-            CheckpointError: missing, foreign, incomplete or unreadable checkpoint.
-            ValueError: trained with other agent options, or on another world than this
-                trainer's.
+            CheckpointError: missing, foreign, incomplete, damaged or unreadable checkpoint.
+            ValueError: a checkpoint of another learner, trained with other agent options,
+                or on another world than `env` or this trainer's.
         """
         path = Path(path)
         if path.is_dir():
@@ -225,15 +254,26 @@ class RLlibPPO:
                 f"checkpoint {str(path)!r} is a directory (an RLlib checkpoint of an older "
                 "emergent, which is no longer read)"
             )
-        data = load_safe(path, TRAIN_FORMAT)
-        if data.get("options") != plain(dataclasses.asdict(self.options)):
-            raise ValueError(f"checkpoint {str(path)!r} was trained with other agent options")
+        data = read(path, "rllib_ppo")
+        require(path, data, {"options": dict})
+        check_options(path, data["options"], self.options)
         state = rllib_state(path, data.get("rllib"))
+        require(path, data, SCHEMA)
+        if not isinstance(data.get("mean_return", 0.0), float | int | None):
+            raise damaged(path, "'mean_return' is not a number")
+        if not isinstance(data["world"].get("name"), str):
+            raise damaged(path, "'world' has no name")
         world = {k: tuple(v) if isinstance(v, list) else v for k, v in data["world"].items()}
+        if env is not None or self.algo is not None:
+            own = world_of(env) if env is not None else self.world
+            check_same_world(path, as_stored(world), as_stored(own))
         if self.algo is None:
-            self._build(world, EnvSpec.from_plain(data["spec"]), int(data["envs_per_env_runner"]))
-        elif plain(world) != plain(self.world):
-            raise ValueError(f"checkpoint {str(path)!r} was trained on another world")
+            try:
+                spec = EnvSpec.from_plain(data["spec"])
+            except (KeyError, TypeError, ValueError) as err:
+                raise damaged(path, f"'spec' is unreadable: {type(err).__name__} {err}") from None
+            self._build(world, spec, data["envs_per_env_runner"])
+            self._restored_from = path
         try:
             # RLlib's counters first: restoring the env runners reads their lifetime step count.
             self.algo.set_state({k: v for k, v in state.items() if k not in RLLIB_PARTS[:2]})
@@ -243,8 +283,8 @@ class RLlibPPO:
             raise CheckpointError(
                 f"checkpoint {str(path)!r} does not fit the algorithm ({reason})"
             ) from None
-        self._agent_steps = int(data["agent_steps"])
-        self.mean_return = data["mean_return"]
+        self._agent_steps = data["agent_steps"]
+        self.mean_return = data.get("mean_return")
         return self._agent_steps
 
     def close(self) -> None:
@@ -278,6 +318,24 @@ def rllib_state(path: Path, stored: Any) -> dict[str, Any]:
     if missing:  # RLlib would restore what is there and skip the rest without a word
         raise CheckpointError(f"checkpoint {str(path)!r} is incomplete (no {missing[0]})")
     return state
+
+
+def as_stored(world: dict[str, Any]) -> dict[str, Any]:
+    """An RLlib world ({"name", **settings}) as `agents.checkpoints` compares worlds."""
+    settings = {k: v for k, v in world.items() if k != "name"}
+    return {"name": world["name"], "config": plain(settings)}
+
+
+def nonfinite_loss(result: dict[str, Any]) -> tuple[str, float] | None:
+    """The first loss of `LOSSES` in an iteration's learner results (per module) that is NaN or
+    infinite, as ("the <module> <loss>", value); None when all are finite."""
+    for module, values in result.get("learners", {}).items():
+        if module == "__all_modules__" or not isinstance(values, dict):
+            continue
+        for key in LOSSES:
+            if key in values and not np.isfinite(float(values[key])):
+                return f"the {key} of module {module!r}", float(values[key])
+    return None
 
 
 def learner_stats(result: dict[str, Any]) -> dict[str, float]:

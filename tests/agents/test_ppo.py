@@ -17,6 +17,7 @@ from agents.ppo_networks import log_prob_entropy
 from agents.ppo_policy import build_network
 from agents.spec import env_spec
 from envs.core import BatchedEnv, StepResult
+from generative.train import NonFiniteLoss
 from tests.conftest import TINY_MAP
 
 
@@ -193,6 +194,31 @@ def test_checkpoint_then_resume_equals_training_straight_through(tmp_path, optio
     second.train(CueEnv(4, memory, length=5, seed=7), 400, Hooks())
     assert second.agent_steps == straight.agent_steps
     assert torch.equal(parameters(second), parameters(straight))
+
+
+class NanRewards(CueEnv):
+    """CueEnv whose rewards are NaN."""
+
+    def step(self, actions: np.ndarray) -> StepResult:
+        result = super().step(actions)
+        return result._replace(rewards=np.full_like(result.rewards, np.nan))
+
+
+@pytest.mark.parametrize(
+    "env, options, message",
+    [
+        (NanRewards(4), {}, "the loss became nan at agent-step 64 (update 1)"),
+        (CueEnv(4), {"learning_rate": 1e20}, "the loss became inf at agent-step 64 (update 1)"),
+    ],
+    ids=["nan-reward", "huge-learning-rate"],
+)
+def test_a_non_finite_loss_stops_training_before_the_step_in_one_line(env, options, message):
+    trainer = agents.make("ppo", seed=0, device="cpu", **{**FAST, **options})
+    hooks = Hooks()
+    with pytest.raises(NonFiniteLoss) as err:
+        trainer.train(env, 640, hooks)
+    assert str(err.value) == f"ppo: {message}; lower agent.learning_rate or check the rewards"
+    assert hooks.updates == []
 
 
 def test_gae_on_a_hand_computed_example():

@@ -16,9 +16,10 @@ import yaml
 
 import agents
 import envs
+from agents.finite import nonfinite
 from agents.ppo_policy import plain
 from agents.rllib_policy import RLlibPolicy
-from agents.rllib_ppo import TRAIN_FORMAT
+from agents.rllib_ppo import TRAIN_FORMAT, nonfinite_loss
 from agents.rllib_state import MARK, decode, encode
 from emergent import kinds, rundir
 from emergent.errors import UserError
@@ -198,9 +199,40 @@ def test_bad_checkpoints_are_one_line_errors(tmp_path):
     bad = {"env_runner": {MARK: "ndarray", "dtype": "|O", "data": torch.zeros(1)}}
     torch.save({"format": TRAIN_FORMAT, "options": options, "rllib": bad}, path)
     fails(CheckpointError, "corrupt .an array entry of dtype object")
+    sound = {
+        "format": TRAIN_FORMAT,
+        "options": options,
+        "rllib": {"env_runner": {}, "learner_group": {}, "metrics_logger": {}},
+        "world": {"name": "spread", **dataclasses.asdict(envs.make("spread").cfg)},
+        "spec": {},
+        "envs_per_env_runner": 1,
+        "agent_steps": 300,
+        "mean_return": None,
+    }
+    torch.save({**sound, "agent_steps": "300"}, path)
+    fails(CheckpointError, r"'agent_steps' is '300' \(a str\), not a non-negative integer")
+    torch.save(sound, path)
+    commons = envs.make("commons", **TINY)
+    with pytest.raises(ValueError, match=r"world 'spread' \(this run: 'commons'\)") as err:
+        trainer.load_checkpoint(path, commons)  # refused before RLlib is built
+    assert "\n" not in str(err.value) and str(path) in str(err.value)
+    assert trainer.algo is None
+    torch.save({"format": "emergent.sb3_ppo.train.v2"}, path)
+    fails(ValueError, r"written by learner 'sb3_ppo' \(this run: 'rllib_ppo'\)")
     path.unlink()
     path.mkdir()  # what emergent wrote before: RLlib's pickled checkpoint directory
     fails(CheckpointError, "is a directory")
+
+
+def test_a_non_finite_learner_loss_is_found_in_the_results():
+    result = {"learners": {"__all_modules__": {}, "shared": {"policy_loss": 0.1, "vf_loss": 1.0}}}
+    assert nonfinite_loss(result) is None
+    result["learners"]["shared"]["vf_loss"] = float("inf")
+    name, value = nonfinite_loss(result)
+    assert str(nonfinite("rllib_ppo", name, value, 960, 3, "lr")) == (
+        "rllib_ppo: the vf_loss of module 'shared' became inf at agent-step 960 (update 3); "
+        "lower agent.lr or check the rewards"
+    )
 
 
 def leaves(value):

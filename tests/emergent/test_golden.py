@@ -11,6 +11,11 @@ the VAE's and the flows' likelihoods are added in one order: their losses and bo
 at most 2e-8 relative, everything else (every RL number, every sample-based metric, the pair's
 curves, the diffusion cells) is bit for bit the same.
 
+`rl_sb3_ppo` was recorded anew when `sb3_ppo` started seeding each training episode from
+(seed, episode) and checkpointing its random states, so that a run resumed after a crash gives
+the same numbers as one never stopped (the reliability issue): the world's own random stream,
+which its episodes used to continue, cannot be rebuilt after a crash.
+
 Re-record (only for a deliberate change of numbers, said in the commit):
 `EMERGENT_RECORD_GOLDEN=1 python -m pytest tests/emergent/test_golden.py`.
 """

@@ -37,6 +37,7 @@ from emergent.rollout import EpisodeLog, random_policy, run_episodes
 from emergent.sweep import grid
 from emergent.sweep.trial import OnResult, Trial
 from generative.checkpoint import CheckpointError
+from generative.train import NonFiniteLoss
 
 EVAL_SEED_OFFSET = 7919  # evaluation worlds are seeded apart from the training worlds
 
@@ -140,7 +141,7 @@ def train_run(
     try:
         start_step = 0
         if resume:
-            start_step = restore(trainer, run_dir)
+            start_step = restore(trainer, run_dir, env)
         logger = MetricsLogger(run_dir, resume_step=start_step if resume else None)
         hooks = RunHooks(cfg, run_dir, trainer, eval_env, logger, start_step, quiet, on_eval)
         rundir.write_state(run_dir, status="running", agent_steps=start_step)
@@ -155,6 +156,8 @@ def train_run(
         previous = signal.signal(signal.SIGINT, hooks.request_stop) if in_main else None
         try:
             trainer.train(env, cfg.train.steps, hooks)
+        except NonFiniteLoss as err:  # the last checkpoint, written before it, is kept
+            raise UserError(str(err)) from None
         finally:
             if in_main:
                 signal.signal(signal.SIGINT, previous)
@@ -177,7 +180,8 @@ def train_run(
         trainer.close()  # releases what a trainer holds (RLlib's Ray actors)
 
 
-def restore(trainer: agents.Trainer, run_dir: Path) -> int:
+def restore(trainer: agents.Trainer, run_dir: Path, env: envs.BatchedEnv) -> int:
+    """Load the newest checkpoint, checked against this run's world and options first."""
     state = rundir.read_state(run_dir)
     if state.get("status") == "done":
         raise UserError(f"run {str(run_dir)!r} already finished; start a new run instead")
@@ -188,7 +192,7 @@ def restore(trainer: agents.Trainer, run_dir: Path) -> int:
         )
     path = found[-1][1]
     try:
-        return trainer.load_checkpoint(path)
+        return trainer.load_checkpoint(path, env)
     except CheckpointError as err:
         raise UserError(f"{err}; delete it to resume from an earlier checkpoint") from None
     except ValueError as err:
@@ -271,17 +275,19 @@ class RunHooks:
             {k.removeprefix("train/"): v for k, v in stats.items() if k.startswith("train/")}
         )
         self.logger.log(row)
-        if agent_steps >= self.next_checkpoint:
-            self.save_checkpoint(agent_steps)
-            self.next_checkpoint = (
-                agent_steps // self.cfg.train.checkpoint_every + 1
-            ) * self.cfg.train.checkpoint_every
+        # Evaluate before checkpointing: a run killed between the two resumes from the
+        # checkpoint with this step's evaluation row already written.
         if agent_steps >= self.next_eval:
             self.evaluate(agent_steps)
             self.next_eval = (
                 agent_steps // self.cfg.train.eval_every + 1
             ) * self.cfg.train.eval_every
             self.clock = (time.perf_counter(), agent_steps)  # evaluation time is not training speed
+        if agent_steps >= self.next_checkpoint:
+            self.save_checkpoint(agent_steps)
+            self.next_checkpoint = (
+                agent_steps // self.cfg.train.checkpoint_every + 1
+            ) * self.cfg.train.checkpoint_every
 
     def evaluate(self, agent_steps: int, record_frames: bool = False) -> EpisodeLog:
         policy = self.trainer.policy

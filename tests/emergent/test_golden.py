@@ -35,6 +35,7 @@ import yaml
 
 from emergent import cli
 from tests.conftest import tiny_raw
+from tests.emergent.test_diffusion_experiment import TINY as TINY_DIFFUSION
 
 pytestmark = pytest.mark.slow
 
@@ -92,50 +93,10 @@ CASES: dict[str, dict[str, Any]] = {
         "sizes": [10, 40],
         "seeds": 2,
     },
-    "diffusion": {
-        "name": "diffusion_tiny",
-        "kind": "diffusion",
-        "seeds": 1,
+    "diffusion": {  # the tiny diffusion experiment, with no zoo and one toy
+        **TINY_DIFFUSION,
         "zoo_run": "",
-        "train": {"batch_size": 64, "lr": 0.002, "ema": 0.99, "steps": 12, "device": "cpu"},
-        "pixel": {
-            "model": {
-                "timesteps": 20,
-                "channels": [8, 16],
-                "embed_dim": 16,
-                "attention": False,
-                "class_conditional": True,
-                "sample_steps": 4,
-            }
-        },
-        "latent": {
-            "model": {
-                "timesteps": 20,
-                "latent_dim": 4,
-                "hidden": [32],
-                "embed_dim": 16,
-                "vae_hidden": [32],
-                "stage1_steps": 6,
-                "class_conditional": True,
-                "sample_steps": 4,
-            }
-        },
-        "toys": {
-            "datasets": ["ring8"],
-            "data": {"n_train": 300, "n_val": 50, "n_test": 50},
-            "model": {"timesteps": 20, "hidden": [32, 32], "embed_dim": 16, "sample_steps": 4},
-        },
-        "eval": {
-            "samples": 60,
-            "ddpm_steps": [2, 20],
-            "ddim_steps": [2, 4],
-            "compare_steps": 4,
-            "guidance": [0, 2],
-            "guidance_steps": 4,
-            "chain_examples": 2,
-            "chain_frames": 3,
-            "per_class": 2,
-        },
+        "toys": {**TINY_DIFFUSION["toys"], "datasets": ["ring8"]},
     },
 }
 

@@ -22,6 +22,9 @@ from generative.data import Dataset
 from generative.evaluate import evaluate
 from generative.train import FitConfig, NonFiniteLoss, fit
 
+FIT_CHECKPOINT = "checkpoints/fit.pt"
+"""Where a fit keeps its training state, relative to its directory."""
+
 
 def check_device(device: str) -> None:
     if device == "cuda" and not torch.cuda.is_available():
@@ -67,7 +70,7 @@ def train_and_evaluate(
         np.savez_compressed(run_dir / "samples.npz", samples=drawn.numpy())
         (run_dir / "history.json").write_text("[]")
         return metrics
-    checkpoint = run_dir / "checkpoints" / "fit.pt"
+    checkpoint = run_dir / FIT_CHECKPOINT
     every = train.checkpoint_every or max(train.steps // 10, 1)
     cfg = FitConfig(**{**train.__dict__, "checkpoint_every": every})
     on_log = (lambda row: logger.log({**row, "kind": "train"})) if logger else None

@@ -203,3 +203,41 @@ def test_a_zoo_needs_a_seed_and_the_top_level_usage_hint_names_the_command(capsy
     assert exit_code.value.code == 2
     err = capsys.readouterr().err
     assert "(see `emergent --help`)" in err and "emergent emergent" not in err
+
+
+@pytest.mark.slow
+def test_a_resumed_generative_run_logs_each_step_once_in_both_logs(tmp_path, monkeypatch):
+    """Ctrl-C after the checkpoint at step 20, in the middle of logging step 25: the resumed
+    fit continues from 20, and metrics.jsonl and TensorBoard hold each step once, the same."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from emergent import modelfit
+    from emergent.errors import Interrupted
+
+    raw = {
+        **GENERATIVE,
+        "train": {**GENERATIVE["train"], "steps": 40, "checkpoint_every": 10, "log_every": 5},
+    }
+    real_fit = modelfit.fit
+
+    def stopped_at_25(*args, on_log=None, **kwargs):
+        def log(row):
+            on_log(row)
+            if row["step"] == 25:
+                raise KeyboardInterrupt
+
+        return real_fit(*args, on_log=log, **kwargs)
+
+    monkeypatch.setattr(modelfit, "fit", stopped_at_25)
+    with pytest.raises(Interrupted) as stop:
+        kinds.start(kinds.parse(raw), tmp_path / "runs", quiet=True)
+    run_dir = stop.value.run_dir
+    monkeypatch.setattr(modelfit, "fit", real_fit)
+    kinds.resume(run_dir, quiet=True)
+
+    train = [r for r in read_rows(run_dir / "metrics.jsonl") if r["kind"] == "train"]
+    assert [r["step"] for r in train] == [5, 10, 15, 20, 25, 30, 35, 40]
+    events = EventAccumulator(str(run_dir / "tensorboard"))
+    events.Reload()
+    logged = [(e.step, e.value) for e in events.Scalars("train/loss")]
+    assert logged == [(r["step"], pytest.approx(r["loss"])) for r in train]

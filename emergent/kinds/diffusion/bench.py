@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from emergent.kinds.diffusion.config import Part
+from emergent.modelfit import FIT_CHECKPOINT
 from generative import registry
 from generative.base import GenerativeModel
 from generative.checkpoint import load_safe
@@ -30,7 +31,7 @@ def load_trained(
 ) -> GenerativeModel:
     """The trained model (its EMA weights where the budget kept an EMA), in eval mode."""
     model = registry.make(name, data.info, options)
-    state = load_safe(cell / "checkpoints" / "fit.pt", FORMAT)
+    state = load_safe(cell / FIT_CHECKPOINT, FORMAT)
     model.load_state_dict(state["ema"] or state["model"])
     return model.to(resolve_device(train.device)).eval()
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from emergent import rundir
+from emergent.errors import UserError
 from emergent.kinds.generative.config import GenerativeExperiment
 from emergent.kinds.generative.report import build
 from emergent.logger import MetricsLogger, numeric, read_rows
-from emergent.modelfit import check_device, load_data, train_and_evaluate
+from emergent.modelfit import FIT_CHECKPOINT, check_device, load_data, train_and_evaluate
 from emergent.sweep.trial import OnResult, Trial
-from generative.train import FitConfig
+from generative.checkpoint import CheckpointError, load_safe
+from generative.train import FORMAT, FitConfig
 
 
 def preflight(cfg: GenerativeExperiment) -> None:
@@ -33,8 +35,9 @@ def fit_and_measure(
 ) -> None:
     """Fit in `run_dir` (a resumed run continues from its checkpoint), then measure."""
     data = load_data(cfg.data.name, cfg.seed, cfg.data.options)
-    state = rundir.read_state(run_dir)
-    logger = MetricsLogger(run_dir, resume_step=state.get("step"))
+    # A resumed fit continues from its checkpoint's step: rows logged after it are redone, so
+    # they are dropped from metrics.jsonl and TensorBoard alike.
+    logger = MetricsLogger(run_dir, resume_step=checkpoint_step(run_dir))
     rundir.write_state(run_dir, status="running")
     train = FitConfig(**{**cfg.train.__dict__, "seed": cfg.seed})
     metrics = train_and_evaluate(
@@ -56,6 +59,17 @@ def fit_and_measure(
     if on_result is not None:
         on_result(row)
     rundir.write_state(run_dir, status="done", step=cfg.train.steps)
+
+
+def checkpoint_step(run_dir: Path) -> int | None:
+    """The step of the fit's checkpoint (None before the first one)."""
+    path = run_dir / FIT_CHECKPOINT
+    if not path.is_file():
+        return None
+    try:
+        return int(load_safe(path, FORMAT)["step"])
+    except (CheckpointError, KeyError, TypeError, ValueError) as err:
+        raise UserError(f"{path}: {err}; delete it to train from the start") from None
 
 
 def finish(cfg: GenerativeExperiment, run_dir: Path, quiet: bool) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"emergent: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # outside a run (a run saves and says how to resume)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("emergent: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader went away (`emergent list | head`): stop quietly
@@ -114,6 +116,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             cfg = kinds.load(args.config, args.overrides)
             run_dir = kinds.start(cfg, args.runs_dir, quiet=args.quiet)
     except Interrupted as stop:
+        # One more Ctrl-C while the process exits changes nothing.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         print(
             "emergent: interrupted; checkpoint saved. "
             f"Resume with: emergent run --resume {stop.run_dir}",

@@ -87,3 +87,29 @@ def test_sigint_saves_a_checkpoint_and_says_how_to_resume(tiny_config, tmp_path)
     state = rundir.read_state(run_dir)
     assert state["status"] == "interrupted"
     assert rundir.checkpoints(run_dir)[-1][0] == state["agent_steps"] < 40000
+
+
+@pytest.mark.parametrize("gap", [0.0, 0.05, 0.3])
+def test_two_ctrl_c_leave_a_loadable_checkpoint_and_no_traceback(tiny_config, tmp_path, gap):
+    """The second Ctrl-C lands at once, during the save, or after it: exit 130, one message,
+    no traceback, and the run resumes from a checkpoint that loads."""
+    runs = tmp_path / "runs"
+    proc = start_run(tiny_config(steps=40000, eval_every=40000, checkpoint_every=400), runs)
+    run_dir = wait_for_checkpoint(runs, 400, proc)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(gap)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    assert "emergent: interrupted" in stderr
+    before = rundir.checkpoints(run_dir)[-1][0]
+    assert rundir.read_state(run_dir)["status"] == "interrupted"
+
+    (run_dir / "config.yaml").write_text(
+        (run_dir / "config.yaml").read_text().replace("steps: 40000", f"steps: {before + 800}")
+    )  # a short continuation: this test is about loading, not training
+    result = resume(run_dir)
+    assert result.returncode == 0, result.stderr
+    assert rundir.read_state(run_dir)["agent_steps"] >= before

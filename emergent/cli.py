@@ -17,6 +17,7 @@ import argparse
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from emergent.errors import Interrupted, UserError
@@ -74,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in ("run", "sweep") and _in_main_thread():
+        # SIGINT stops a run and saves it, also when a script or a shell's background job
+        # started it with SIGINT ignored (Python then leaves it ignored): `kill -INT` works
+        # for every kind, as Ctrl-C does.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         if args.command == "run":
             return cmd_run(args)
@@ -92,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`emergent list | head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -17,10 +17,10 @@ import torch
 from emergent.errors import UserError
 from emergent.logger import MetricsLogger
 from generative import registry
-from generative.checkpoint import CheckpointError
+from generative.checkpoint import CheckpointError, load_safe
 from generative.data import Dataset
 from generative.evaluate import evaluate
-from generative.train import FitConfig, NonFiniteLoss, fit
+from generative.train import FORMAT, FitConfig, NonFiniteLoss, fit
 
 FIT_CHECKPOINT = "checkpoints/fit.pt"
 """Where a fit keeps its training state, relative to its directory."""
@@ -93,6 +93,22 @@ def train_and_evaluate(
     np.savez_compressed(run_dir / "samples.npz", samples=drawn.cpu().numpy())
     (run_dir / "history.json").write_text(json.dumps(result.history))
     return metrics
+
+
+def checkpoint_step(run_dir: Path) -> int | None:
+    """The step of the fit checkpoint in `run_dir` (None before the first one): a resumed fit
+    continues from it, so rows logged after it are dropped from the logs.
+
+    Raises:
+        UserError: the checkpoint is damaged (the message names it and the fix).
+    """
+    path = run_dir / FIT_CHECKPOINT
+    if not path.is_file():
+        return None
+    try:
+        return int(load_safe(path, FORMAT)["step"])
+    except (CheckpointError, KeyError, TypeError, ValueError) as err:
+        raise UserError(f"{path}: {err}; delete it to train from the start") from None
 
 
 def cell_dir(run_dir: Path, dataset: str, label: str, seed: int) -> Path:

@@ -12,6 +12,8 @@ A model is a `torch.nn.Module` that knows its data (`DataInfo`) and offers:
 - `log_prob(x, y=None) -> Tensor`: per-example log-likelihood in nats where the family has
   one (exact for flows and Naive Bayes, a bound for VAEs: `likelihood` says which), else a
   clear `NotImplementedError`.
+- `no_weight_decay() -> set[str]`: parameters the optimiser leaves undecayed (the language
+  model's biases and LayerNorm gains); none by default.
 
 Models own no optimiser, no loop and no device logic: `generative.train.fit` does.
 """
@@ -75,6 +77,12 @@ class GenerativeModel(nn.Module, ABC):
     def optimizer_options(self) -> dict[str, dict]:
         """Per-group overrides of the optimiser's settings (e.g. GAN betas); {} by default."""
         return {}
+
+    def no_weight_decay(self) -> set[str]:
+        """Names (as in `named_parameters`) of the parameters the optimiser must not decay
+        (biases, normalisation gains); `fit` puts them in a second AdamW group with
+        weight_decay=0. Empty by default: every parameter takes `FitConfig.weight_decay`."""
+        return set()
 
     @property
     def device(self) -> torch.device:

@@ -18,7 +18,9 @@ Fit = Literal["closed_form", "gradient"]
 """'closed_form': the model's `fit_exact(x, y)` sets the maximum-likelihood parameters at once;
 'gradient': `generative.train.fit` takes optimiser steps on its `loss`."""
 
-Group = Literal["naive_bayes", "autoencoder", "vae", "gan", "flow", "ebm", "diffusion"]
+Group = Literal[
+    "naive_bayes", "autoencoder", "vae", "gan", "flow", "ebm", "diffusion", "language_model"
+]
 """The kind of model, as reports group them."""
 
 

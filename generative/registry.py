@@ -12,7 +12,17 @@ from generative import data as data_mod
 from generative.base import GenerativeModel
 from generative.data import DataInfo, Dataset
 from generative.family import Family
-from generative.models import autoencoder, diffusion, ebm, flows, gan, naive_bayes, vae
+from generative.models import (
+    autoencoder,
+    diffusion,
+    ebm,
+    flows,
+    gan,
+    naive_bayes,
+    text_baselines,
+    transformer,
+    vae,
+)
 from generative.models import logistic as logistic_mod
 
 FAMILIES: dict[str, Family] = {
@@ -23,6 +33,8 @@ FAMILIES: dict[str, Family] = {
     **flows.FAMILIES,
     **ebm.FAMILIES,
     **diffusion.FAMILIES,
+    **transformer.FAMILIES,
+    **text_baselines.FAMILIES,
 }
 
 CLASSIFIERS: dict[str, tuple[type, type]] = {**logistic_mod.MODELS}
@@ -42,7 +54,8 @@ DATA_KINDS: dict[str, str] = {
     "digits_tabular": "categorical",
     "digits_binary": "binary",
 }
-"""The kind of each dataset, known without loading it."""
+"""The kind of each dataset, known without loading it. A family whose data kinds no dataset here
+has (the language model's "tokens") gets no view from `view_for`, so the zoo skips it."""
 
 VIEWS: dict[str, tuple[str, ...]] = {"digits": ("digits", "digits_continuous")}
 """Datasets with several views, in order of preference; a family takes the first it models."""

@@ -14,7 +14,7 @@ from typing import Any
 from emergent import config as config_mod
 from emergent import plotstyle, rundir
 from emergent.errors import Interrupted, UserError
-from emergent.kinds import diffusion, gen_zoo, generative, pair_curves, rl
+from emergent.kinds import diffusion, gen_zoo, generative, lm, pair_curves, rl
 from emergent.kinds.record import Kind
 from emergent.sweep.trial import OnResult, run_local
 
@@ -24,6 +24,7 @@ KINDS: dict[str, Kind] = {
     "gen_zoo": gen_zoo.KIND,
     "pair_curves": pair_curves.KIND,
     "diffusion": diffusion.KIND,
+    "lm": lm.KIND,
 }
 DEFAULT = "rl"
 

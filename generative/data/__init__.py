@@ -13,7 +13,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-DataKind = Literal["continuous", "dequantized", "categorical", "binary"]
+DataKind = Literal["continuous", "dequantized", "categorical", "binary", "tokens"]
 
 
 @dataclass(frozen=True)
@@ -25,8 +25,10 @@ class DataInfo:
         shape: one example's shape, e.g. (2,) or (1, 8, 8).
         kind: "continuous" (real values), "dequantized" (integer levels / levels plus
             uniform noise, in [0, 1)), "categorical" (integer levels stored as float, values
-            in 0..num_categories-1) or "binary" (0/1).
-        num_categories: levels per dimension for categorical/dequantized data (17 for digits).
+            in 0..num_categories-1), "binary" (0/1) or "tokens" (int64 token ids in
+            0..num_categories-1, one sequence per example: `shape` is (sequence length,)).
+        num_categories: levels per dimension for categorical/dequantized data (17 for digits);
+            the vocabulary size for tokens.
         num_classes: label classes when the data has labels (10 for digits), else None.
     """
 
@@ -47,7 +49,11 @@ class DataInfo:
 
 @dataclass
 class Dataset:
-    """Fixed splits. x tensors are float32 (N, *info.shape); labels int64 (N,) or None.
+    """Fixed splits. x tensors are float32 (N, *info.shape), int64 (N, L) token ids for
+    "tokens" data; labels int64 (N,) or None (always None for tokens: a language model reads
+    its targets from the sequence). Tokens may also be one stream per split, int64 (N,), with
+    `info.shape` = (L,) the window length: `generative.train.fit` then draws random windows
+    of L consecutive tokens (`generative.text.streams` builds such a dataset from text).
 
     For "dequantized" data the stored values are the integer levels divided by
     `num_categories` and `dequantize(x, gen)` adds fresh uniform noise in [0, 1/levels) —

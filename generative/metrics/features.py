@@ -97,7 +97,8 @@ STEPS, BATCH, LR, WEIGHT_DECAY = 500, 128, 1e-2, 1e-3
 def digit_classifier(seed: int = 0) -> DigitClassifier:
     """The classifier trained on the train split of `generative.data.load("digits", seed)`.
 
-    Deterministic given the seed (CPU, own generator; the global RNG is left untouched).
+    Deterministic given the seed (CPU, one thread, own generator; the global RNG is left
+    untouched), whatever the caller's thread count.
     Returned in eval mode, on CPU; do not modify it (it is shared through the cache).
     """
     from generative.data.digits import load_digits
@@ -105,19 +106,24 @@ def digit_classifier(seed: int = 0) -> DigitClassifier:
     data = load_digits(seed)
     x, y = to_unit(data.train, "categorical"), data.train_labels
     gen = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng(devices=[]), torch.enable_grad():  # callers may be in no_grad
-        torch.manual_seed(seed)
-        net = DigitClassifier()
-        opt = torch.optim.AdamW(net.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
-        net.train()
-        for step in range(STEPS):
-            for group in opt.param_groups:
-                group["lr"] = LR * 0.5 * (1 + math.cos(math.pi * step / STEPS))
-            idx = torch.randint(0, len(x), (BATCH,), generator=gen)
-            loss = F.cross_entropy(net(random_shift(x[idx], gen)), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # float sums depend on the thread count: the same weights for all
+    try:
+        with torch.random.fork_rng(devices=[]), torch.enable_grad():  # callers may be in no_grad
+            torch.manual_seed(seed)
+            net = DigitClassifier()
+            opt = torch.optim.AdamW(net.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
+            net.train()
+            for step in range(STEPS):
+                for group in opt.param_groups:
+                    group["lr"] = LR * 0.5 * (1 + math.cos(math.pi * step / STEPS))
+                idx = torch.randint(0, len(x), (BATCH,), generator=gen)
+                loss = F.cross_entropy(net(random_shift(x[idx], gen)), y[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+    finally:
+        torch.set_num_threads(threads)
     net.eval()
     for p in net.parameters():
         p.requires_grad_(False)

@@ -2,12 +2,16 @@
 experiment: a generated mistake at any key (an unknown key at any level, a wrong type, a
 non-finite or far too large number, a bad seed or name) is one `UserError` line naming the key;
 the same config spelled in other valid ways (YAML's loose numbers, lists for tuples) parses to
-the same config; damaged run files are one line from the command line."""
+the same config; damaged run files are one line from the command line.
+
+Each property tries `EXAMPLES` generated cases (150; `EMERGENT_FUZZ_EXAMPLES=2000` for a longer
+hunt), the damaged files a fifth of that; `derandomize` makes every run try the same ones."""
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -34,8 +38,12 @@ FREE_FORM = ("grid", "models", "data")
 """Mappings whose keys the user names (swept keys, model labels, a data loader's options)."""
 HUGE = 10**15
 """Beyond every size bound (the largest, a run's agent-steps, is 10**12)."""
+EXAMPLES = int(os.environ.get("EMERGENT_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
 )
 
 
@@ -207,7 +215,7 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @settings(
-    max_examples=30,
+    max_examples=max(EXAMPLES // 5, 1),
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

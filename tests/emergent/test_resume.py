@@ -113,3 +113,36 @@ def test_two_ctrl_c_leave_a_loadable_checkpoint_and_no_traceback(tiny_config, tm
     result = resume(run_dir)
     assert result.returncode == 0, result.stderr
     assert rundir.read_state(run_dir)["agent_steps"] >= before
+
+
+def test_sigint_stops_a_generative_run_started_with_sigint_ignored(tmp_path):
+    """A shell's background job (or a script) starts its children with SIGINT ignored, which
+    Python keeps: `kill -INT` must still stop and save a run of any kind, as it does RL's."""
+    raw = {
+        "name": "bg",
+        "kind": "generative",
+        "model": {"name": "vae", "latent_dim": 2, "hidden": [16]},
+        "data": {"name": "moons", "n_train": 200, "n_val": 20, "n_test": 20},
+        "train": {"steps": 10**7, "batch_size": 32, "checkpoint_every": 50, "device": "cpu"},
+    }
+    config = tmp_path / "bg.yaml"
+    config.write_text(json.dumps(raw))
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emergent", "run", str(config), "--runs-dir", str(runs), "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list(runs.glob("*/*/checkpoints/fit.pt")):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()  # a run that ignored the signal must not outlive the test
+    assert proc.returncode == 130, stderr
+    assert "Resume with: emergent run --resume" in stderr and "Traceback" not in stderr

@@ -22,6 +22,7 @@ from generative.data import DataInfo
 from generative.models.diffusion import DDPMConfig
 from generative.models.flows import NSFConfig, RealNVPConfig
 from generative.models.gan import GANConfig
+from generative.models.transformer import TransformerConfig
 from generative.models.vae import VAEConfig
 from generative.train import FitConfig
 
@@ -158,6 +159,8 @@ def test_the_largest_allowed_values_are_valid():
     DDPMConfig(timesteps=10_000, sample_steps=10_000, embed_dim=4096, channels=(4096,) * 8)
     VAEConfig(latent_dim=4096, hidden=(16_384,), eval_samples=100_000, eval_chunk=2**18)
     GANConfig(hidden=16_384, depth=3, latent_dim=4096)  # 2 players x 2 x 16,384^2 = 2**30
+    TransformerConfig(n_layer=64, n_head=1024, n_embd=1024, block_size=8192)  # 64 x 12 x 2**20
+    TransformerConfig(n_layer=1, n_head=1024, n_embd=16_384, mlp=False)  # 4 x 16,384^2 = 2**30
 
 
 def test_mlps_too_large_to_train_in_24_gib_are_refused_whatever_each_width():
@@ -169,6 +172,8 @@ def test_mlps_too_large_to_train_in_24_gib_are_refused_whatever_each_width():
     with pytest.raises(ValueError, match=r"^hidden=\(4096, 4096\); .*in 256 network"):
         NSFConfig(num_layers=256, hidden=(4096, 4096))  # 256 x 4096^2 = 2**32
     RealNVPConfig(num_layers=256, hidden=(1024, 1024))  # 2**28
+    with pytest.raises(ValueError, match=rf"^n_layer=2, n_embd=16384; .*{too_many}"):
+        TransformerConfig(n_layer=2, n_embd=16_384, mlp=False)  # 2 x 4 x 16,384^2 = 2**31
 
 
 def test_the_registry_passes_the_message_on():

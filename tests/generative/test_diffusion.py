@@ -322,7 +322,9 @@ def test_latent_diffusion_trains_the_autoencoder_then_the_prior(tmp_path):
     model = LatentDiffusion(DIGITS, cfg)  # resume: the step count in the checkpoint picks stage 2
     cfg_fit = FitConfig(steps=12, batch_size=32, log_every=1, ema=0.5)
     second = fit(model, data, cfg_fit, checkpoint=ckpt)
-    assert all("diffusion/loss" in r and "autoencoder/loss" not in r for r in second.history)
+    assert second.history[:5] == first.history  # the rows of stage 1, kept by the checkpoint
+    assert all("diffusion/loss" in r and "autoencoder/loss" not in r for r in second.history[5:])
+    assert [r["step"] for r in second.history] == list(range(1, 13))
     assert all(torch.equal(v, model.vae.state_dict()[k]) for k, v in vae1.items())
     assert any(not torch.equal(v, model.core.state_dict()[k]) for k, v in denoiser0.items())
     assert model.latent_scale > 0 and second.ema_model.latent_scale == model.latent_scale

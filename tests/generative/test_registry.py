@@ -13,7 +13,17 @@ from generative.base import GenerativeModel
 from generative.data import DataInfo, Dataset
 from generative.family import Family, Fit, Group
 from generative.metrics.likelihood import grid_log_partition
-from generative.models import autoencoder, diffusion, ebm, flows, gan, naive_bayes, vae
+from generative.models import (
+    autoencoder,
+    diffusion,
+    ebm,
+    flows,
+    gan,
+    naive_bayes,
+    text_baselines,
+    transformer,
+    vae,
+)
 from generative.models.flows import RealNVPConfig
 from generative.train import FitConfig, fit
 
@@ -36,14 +46,22 @@ SMALL = {  # options that build each family small enough for a unit test
         "timesteps": 10, "sample_steps": 5, "hidden": (16,), "embed_dim": 8, "latent_dim": 2,
         "vae_hidden": (16,), "stage1_steps": 1,
     },
+    "transformer": {"n_layer": 1, "n_head": 2, "n_embd": 16, "block_size": 8},
+    "mlp": {"context": 3, "embed_dim": 4, "hidden": (16,)},
+    "gru": {"num_layers": 1, "hidden_size": 16, "embed_dim": 8},
 }  # fmt: skip
 
 
 def toy_data(kind: str) -> Dataset:
     """48 labelled examples of `kind`: 2-D points, or 8x8 images (categorical levels 0..16,
-    dequantized levels / 17, binary pixels)."""
+    dequantized levels / 17, binary pixels); for tokens 48 unlabelled sequences of 9 ids in
+    0..4 (a language model reads its targets from the sequence)."""
     gen = torch.Generator().manual_seed(0)
     y = torch.arange(48) % 2
+    if kind == "tokens":
+        info = DataInfo("toy", (9,), kind, num_categories=5)
+        x = torch.randint(0, 5, (48, 9), generator=gen)
+        return Dataset(info, x[:32], x[32:40], x[40:])
     if kind == "continuous":
         info = DataInfo("toy", (2,), kind, num_classes=2)
         x = torch.randn(48, 2, generator=gen) * 0.5 + y[:, None] - 0.5
@@ -60,7 +78,17 @@ CASES = [(name, kind) for name, f in sorted(registry.FAMILIES.items()) for kind 
 
 
 def test_the_registry_holds_every_family_module_entry_once():
-    modules = (naive_bayes, autoencoder, vae, gan, flows, ebm, diffusion)
+    modules = (
+        naive_bayes,
+        autoencoder,
+        vae,
+        gan,
+        flows,
+        ebm,
+        diffusion,
+        transformer,
+        text_baselines,
+    )
     names = [name for module in modules for name in module.FAMILIES]
     assert sorted(names) == sorted(registry.FAMILIES) and len(set(names)) == len(names)
 
@@ -145,6 +173,12 @@ def test_an_exact_likelihood_on_discrete_data_sums_to_one(name):
     levels = 2 if kind == "binary" else 3
     info = DataInfo("tiny", (3,), kind, num_categories=levels, num_classes=2)
     x = torch.cartesian_prod(*[torch.arange(levels).float()] * 3)  # every one of levels^3 points
+    if kind == "tokens":  # a language model conditions on the first token: one sum per token
+        torch.manual_seed(0)
+        model = registry.make(name, info, SMALL.get(name))
+        log_p = model.log_prob(x.long()).detach().view(levels, -1)  # (first token, the rest)
+        torch.testing.assert_close(log_p.logsumexp(1), torch.zeros(levels))
+        return
     y = torch.tensor([0, 1]).repeat(len(x))[: len(x)]
     model = registry.make(name, info).fit_exact(x[:5], y[:5])
     torch.testing.assert_close(model.log_prob(x).logsumexp(0), torch.tensor(0.0))
@@ -169,5 +203,6 @@ def test_toys_get_a_view_for_every_sampling_family():
         assert registry.view_for(model, "digits") == "digits_continuous"
     assert registry.view_for("categorical_nb", "digits") == "digits"
     assert registry.view_for("categorical_nb", "moons") is None
+    assert registry.view_for("transformer", "digits") is None  # no dataset of tokens here
     with pytest.raises(KeyError, match="unknown model"):
         registry.view_for("gmm", "moons")

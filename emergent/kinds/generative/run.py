@@ -5,14 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from emergent import rundir
-from emergent.errors import UserError
 from emergent.kinds.generative.config import GenerativeExperiment
 from emergent.kinds.generative.report import build
 from emergent.logger import MetricsLogger, numeric, read_rows
-from emergent.modelfit import FIT_CHECKPOINT, check_device, load_data, train_and_evaluate
+from emergent.modelfit import check_device, checkpoint_step, load_data, train_and_evaluate
 from emergent.sweep.trial import OnResult, Trial
-from generative.checkpoint import CheckpointError, load_safe
-from generative.train import FORMAT, FitConfig
+from generative.train import FitConfig
 
 
 def preflight(cfg: GenerativeExperiment) -> None:
@@ -59,17 +57,6 @@ def fit_and_measure(
     if on_result is not None:
         on_result(row)
     rundir.write_state(run_dir, status="done", step=cfg.train.steps)
-
-
-def checkpoint_step(run_dir: Path) -> int | None:
-    """The step of the fit's checkpoint (None before the first one)."""
-    path = run_dir / FIT_CHECKPOINT
-    if not path.is_file():
-        return None
-    try:
-        return int(load_safe(path, FORMAT)["step"])
-    except (CheckpointError, KeyError, TypeError, ValueError) as err:
-        raise UserError(f"{path}: {err}; delete it to train from the start") from None
 
 
 def finish(cfg: GenerativeExperiment, run_dir: Path, quiet: bool) -> None:

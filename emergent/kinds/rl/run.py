@@ -13,12 +13,13 @@ periodic checkpoint remains; `--resume RUN_DIR` continues from it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -254,7 +255,10 @@ class RunHooks:
         if self.stop_requested:  # a second Ctrl-C stops at once
             raise KeyboardInterrupt
         self.stop_requested = True
-        self.bar.write("stopping: saving a checkpoint (Ctrl-C again to abort)")
+        # A second Ctrl-C waits until the message is written: raised inside tqdm's lock, it
+        # would leave the lock half taken and end in a traceback.
+        with sigint_deferred():
+            self.bar.write("stopping: saving a checkpoint (Ctrl-C again to abort)")
 
     def on_step(self, agent_steps: int, mean_return: float | None) -> bool:
         self.bar.update(agent_steps - self.last_step)
@@ -332,3 +336,16 @@ class RunHooks:
 
     def close_bar(self) -> None:
         self.bar.close()
+
+
+@contextlib.contextmanager
+def sigint_deferred() -> Iterator[None]:
+    """SIGINT held back by the OS inside the block and delivered when it ends (POSIX)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

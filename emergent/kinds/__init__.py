@@ -14,7 +14,16 @@ from typing import Any
 from emergent import config as config_mod
 from emergent import plotstyle, rundir
 from emergent.errors import Interrupted, UserError
-from emergent.kinds import diffusion, gen_zoo, generative, lm, pair_curves, rl
+from emergent.kinds import (
+    diffusion,
+    gen_zoo,
+    generative,
+    grokking,
+    induction_heads,
+    lm,
+    pair_curves,
+    rl,
+)
 from emergent.kinds.record import Kind
 from emergent.sweep.trial import OnResult, run_local
 
@@ -25,6 +34,8 @@ KINDS: dict[str, Kind] = {
     "pair_curves": pair_curves.KIND,
     "diffusion": diffusion.KIND,
     "lm": lm.KIND,
+    "grokking": grokking.KIND,
+    "induction_heads": induction_heads.KIND,
 }
 DEFAULT = "rl"
 

@@ -157,6 +157,23 @@ class CausalSelfAttention(nn.Module):
         y = y.transpose(1, 2).reshape(B, T, D)  # (B, T, D), heads side by side
         return self.resid_drop(self.proj(y))
 
+    def attention(self, h: Tensor) -> Tensor:
+        """The causal attention probabilities the forward pass uses (without dropout):
+
+            A = softmax(q k^T / sqrt(hs) + M),  M_ij = -inf for j > i,
+
+        with q, k from this layer's projection of `h` (B, T, D) (its LayerNorm applied).
+
+        Returns:
+            (B, nh, T, T); row i is query position i's distribution over key positions.
+        """
+        B, T, D = h.shape
+        q, k, _ = self.qkv(h).split(D, dim=2)
+        q, k = (t.view(B, T, self.n_head, D // self.n_head).transpose(1, 2) for t in (q, k))
+        scores = q @ k.transpose(-2, -1) / math.sqrt(D // self.n_head)  # (B, nh, T, T)
+        future = torch.ones(T, T, dtype=torch.bool, device=h.device).triu(1)
+        return scores.masked_fill(future, -math.inf).softmax(-1)
+
 
 class MLP(nn.Module):
     """D -> 4D -> GELU -> D, the position-wise feed-forward layer."""
@@ -243,6 +260,21 @@ class Transformer(LanguageModel):
         if cache is not None:
             cache.length += T
         return F.linear(self.ln_f(h), self.tok_emb.weight)  # (B, T, V)
+
+    def attention_maps(self, idx: Tensor) -> list[Tensor]:
+        """Every layer's attention probabilities on `idx` (B, T) int64, as the forward pass
+        computes them (dropout off): one (B, n_head, T, T) tensor per layer, from the first
+        (see `CausalSelfAttention.attention`). The model's numbers are not changed."""
+        length = idx.shape[1]
+        if length > self.cfg.block_size:
+            raise ValueError(f"{length} positions exceed block_size={self.cfg.block_size}")
+        pos = torch.arange(length, device=idx.device)  # (T,)
+        h = self.tok_emb(idx) + self.pos_emb(pos)  # (B, T, D)
+        maps = []
+        for block in self.blocks:
+            maps.append(block.attn.attention(block.ln_1(h)))
+            h = block(h)
+        return maps
 
     def next_token_logits(self, idx: Tensor, cache: KVCache | None = None) -> Tensor:
         """(B, V) logits of the token after `idx` (B, T), read from its last `block_size`

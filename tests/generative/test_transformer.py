@@ -240,6 +240,27 @@ def test_the_attention_only_model_has_no_mlp():
     torch.testing.assert_close(model.logits(x)[:, :6], model.logits(changed)[:, :6])
 
 
+def test_the_attention_maps_are_the_probabilities_the_forward_pass_uses():
+    model = tiny(mlp=False)
+    x = random_tokens(3, 8)
+    maps = model.attention_maps(x)
+    assert [tuple(m.shape) for m in maps] == [(3, 2, 8, 8)] * 2
+    for m in maps:
+        torch.testing.assert_close(m.sum(-1), torch.ones(3, 2, 8))
+        assert (m.triu(1) == 0).all()  # causal: nothing from the future
+    h = model.tok_emb(x) + model.pos_emb(torch.arange(8))  # (B, T, D)
+    for block, probs in zip(model.blocks, maps, strict=True):
+        attn, normed = block.attn, block.ln_1(h)
+        _, _, v = attn.qkv(normed).split(16, dim=2)
+        v = v.view(3, 8, 2, 8).transpose(1, 2)  # (B, nh, T, hs)
+        manual = attn.proj((probs @ v).transpose(1, 2).reshape(3, 8, 16))
+        torch.testing.assert_close(manual, attn(normed), atol=1e-6, rtol=1e-5)
+        h = block(h)
+    before = model.logits(x)
+    model.attention_maps(x)
+    torch.testing.assert_close(model.logits(x), before, atol=0, rtol=0)
+
+
 def test_sample_starts_from_token_zero_and_fills_the_data_length():
     model = tiny()
     drawn = model.sample(5, gen=seeded())

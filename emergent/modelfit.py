@@ -20,7 +20,7 @@ from generative import registry
 from generative.checkpoint import CheckpointError, load_safe
 from generative.data import Dataset
 from generative.evaluate import evaluate
-from generative.train import FORMAT, FitConfig, NonFiniteLoss, fit
+from generative.train import FORMAT, FitConfig, FitResult, NonFiniteLoss, fit
 
 FIT_CHECKPOINT = "checkpoints/fit.pt"
 """Where a fit keeps its training state, relative to its directory."""
@@ -93,6 +93,37 @@ def train_and_evaluate(
     np.savez_compressed(run_dir / "samples.npz", samples=drawn.cpu().numpy())
     (run_dir / "history.json").write_text(json.dumps(result.history))
     return metrics
+
+
+def fit_in_cell(
+    model: Any,
+    data: Dataset,
+    train: FitConfig,
+    cell: Path,
+    *,
+    where: str,
+    quiet: bool,
+    on_log: Any = None,
+    description: str = "",
+) -> FitResult:
+    """`fit` with its checkpoint in `cell` (resumed when there; one every tenth of the run
+    unless `train.checkpoint_every` says otherwise); a damaged checkpoint or a non-finite loss
+    is one `UserError` line (`where` names the trial)."""
+    every = train.checkpoint_every or max(train.steps // 10, 1)
+    try:
+        return fit(
+            model,
+            data,
+            FitConfig(**{**train.__dict__, "checkpoint_every": every}),
+            checkpoint=cell / FIT_CHECKPOINT,
+            progress=not quiet,
+            on_log=on_log,
+            description=description,
+        )
+    except CheckpointError as err:
+        raise UserError(f"{err}; delete it to train from the start") from None
+    except NonFiniteLoss as err:
+        raise UserError(f"{where}: {err}") from None
 
 
 def checkpoint_step(run_dir: Path) -> int | None:

@@ -34,13 +34,12 @@ from emergent.kinds.grokking.config import GrokkingExperiment, parse
 from emergent.kinds.grokking.fourier import frequency_power, key_frequencies, top_share
 from emergent.kinds.grokking.report import build, cell_dir, read_result
 from emergent.logger import MetricsLogger, numeric, read_rows
-from emergent.modelfit import FIT_CHECKPOINT, check_device, checkpoint_step
+from emergent.modelfit import check_device, checkpoint_step, fit_in_cell
 from emergent.sweep.trial import OnResult, Trial
 from generative import registry
-from generative.checkpoint import CheckpointError
 from generative.data import DataInfo, Dataset
 from generative.text.tasks import Sequences, modular_addition
-from generative.train import FitConfig, NonFiniteLoss, fit
+from generative.train import FitConfig
 
 MEMORISED = 0.99
 """Train accuracy that marks memorisation."""
@@ -172,19 +171,16 @@ def train_and_measure(
         logger.log({**row, "kind": "train", **numbers, "elapsed_s": elapsed})
 
     try:
-        fit(
+        fit_in_cell(
             model,
             data,
             budget,
-            checkpoint=cell / FIT_CHECKPOINT,
-            progress=not quiet,
+            cell,
+            where=f"weight decay {weight_decay:g}, seed {seed}",
+            quiet=quiet,
             on_log=on_log,
             description=f"{cfg.name} · wd {weight_decay:g} · seed {seed}",
         )
-    except CheckpointError as err:
-        raise UserError(f"{err}; delete it to train from the start") from None
-    except NonFiniteLoss as err:
-        raise UserError(f"weight decay {weight_decay:g}, seed {seed}: {err}") from None
     finally:
         logger.close()
     seconds = before + time.perf_counter() - began - measuring

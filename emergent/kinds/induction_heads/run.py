@@ -25,7 +25,6 @@ from pathlib import Path
 import torch
 
 from emergent import rundir
-from emergent.errors import UserError
 from emergent.kinds.induction_heads.config import InductionExperiment
 from emergent.kinds.induction_heads.measure import (
     Measurement,
@@ -36,12 +35,11 @@ from emergent.kinds.induction_heads.measure import (
 )
 from emergent.kinds.induction_heads.report import build, read_result
 from emergent.logger import MetricsLogger, numeric, read_rows
-from emergent.modelfit import FIT_CHECKPOINT, check_device, checkpoint_step
+from emergent.modelfit import check_device, checkpoint_step, fit_in_cell
 from emergent.sweep.trial import OnResult, Trial
-from generative.checkpoint import CheckpointError
 from generative.data import DataInfo, Dataset
 from generative.models.transformer import Transformer, TransformerConfig
-from generative.train import FitConfig, NonFiniteLoss, fit
+from generative.train import FitConfig
 
 LABELS = ("model", "control")
 
@@ -122,21 +120,17 @@ def train_and_measure(
             logger.log(eval_row(row["step"], measure(model, data.val, half_len)))
             measuring += time.perf_counter() - start
 
-    every = budget.checkpoint_every or max(budget.steps // 10, 1)
     try:
-        fit(
+        fit_in_cell(
             model,
             data,
-            FitConfig(**{**budget.__dict__, "checkpoint_every": every}),
-            checkpoint=cell / FIT_CHECKPOINT,
-            progress=not quiet,
+            budget,
+            cell,
+            where=label,
+            quiet=quiet,
             on_log=on_log,
             description=f"{cfg.name} · {label}",
         )
-    except CheckpointError as err:
-        raise UserError(f"{err}; delete it to train from the start") from None
-    except NonFiniteLoss as err:
-        raise UserError(f"{label}: {err}") from None
     finally:
         logger.close()
     seconds = before + time.perf_counter() - began - measuring

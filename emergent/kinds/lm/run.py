@@ -37,16 +37,15 @@ from emergent.errors import UserError
 from emergent.kinds.lm.config import CorpusConfig, LMEntry, LMExperiment, parse
 from emergent.kinds.lm.report import build, read_result
 from emergent.logger import MetricsLogger, numeric, read_rows
-from emergent.modelfit import FIT_CHECKPOINT, check_device, checkpoint_step
+from emergent.modelfit import check_device, checkpoint_step, fit_in_cell
 from emergent.sweep.trial import OnResult, Trial
 from generative import registry
-from generative.checkpoint import CheckpointError
 from generative.data import Dataset
 from generative.text import shakespeare
 from generative.text.saved import save_lm
 from generative.text.streams import estimate_loss, stream_log_probs, token_dataset
 from generative.text.tokenizers import BPETokenizer, CharTokenizer, load_tokenizer
-from generative.train import FitConfig, NonFiniteLoss, fit
+from generative.train import FitConfig
 
 TOKENIZER_FILE = "tokenizer.json"
 SAMPLE_HEADER = "----- sample {} -----"
@@ -223,21 +222,17 @@ def gradient_fit(
             estimating += time.perf_counter() - start
             logger.log({"step": row["step"], "kind": "val", "loss": loss})
 
-    every = budget.checkpoint_every or max(budget.steps // 10, 1)
     try:
-        result = fit(
+        result = fit_in_cell(
             model,
             data,
-            FitConfig(**{**budget.__dict__, "checkpoint_every": every}),
-            checkpoint=cell / FIT_CHECKPOINT,
-            progress=not quiet,
+            budget,
+            cell,
+            where=f"models.{entry.label}",
+            quiet=quiet,
             on_log=on_log,
             description=f"{cfg.name} · {entry.label}",
         )
-    except CheckpointError as err:
-        raise UserError(f"{err}; delete it to train from the start") from None
-    except NonFiniteLoss as err:
-        raise UserError(f"models.{entry.label}: {err}") from None
     finally:
         logger.close()
     return result.ema_model, budget.steps, before + time.perf_counter() - began - estimating

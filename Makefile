@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # runs on any torch >= 2.3 (GPU machines bring their own).
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: demo test setup lint bench clean
+.PHONY: demo test setup lint bench bench-lm clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.env_speed
+
+# Our language model against Hugging Face's GPT-2 (installs the optional `bench` extra).
+bench-lm: $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[bench]"
+	$(BIN)/python -m benchmarks.lm_speed
 
 clean:
 	rm -rf $(VENV) runs

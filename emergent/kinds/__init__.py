@@ -23,6 +23,7 @@ from emergent.kinds import (
     lm,
     pair_curves,
     rl,
+    scale_metrics,
 )
 from emergent.kinds.record import Kind
 from emergent.sweep.trial import OnResult, run_local
@@ -36,6 +37,7 @@ KINDS: dict[str, Kind] = {
     "lm": lm.KIND,
     "grokking": grokking.KIND,
     "induction_heads": induction_heads.KIND,
+    "scale_metrics": scale_metrics.KIND,
 }
 DEFAULT = "rl"
 

@@ -20,7 +20,9 @@ reads more of the past than the one before:
   logits. The first n - 1 positions of a sequence, with fewer than n tokens up to them, read
   a pad id (V, an extra embedding row that is never predicted) in place of the missing ones,
   so every position is scored, from what the sequence holds, as in the other models. Bengio
-  et al.'s direct connections from the embeddings to the logits are left out.
+  et al.'s direct connections from the embeddings to the logits are left out. ReLU layers
+  and small initial embeddings are options: the grokking MLPs of Liu et al. 2022 and Gromov
+  2023 use ReLU, and with N(0, 1) embeddings the MLP does not grok (a + b) mod p.
 - `gru`: embeddings through a stacked GRU (Cho et al. 2014) to linear logits; generation
   carries the hidden state from token to token instead of re-reading the prefix.
 
@@ -28,6 +30,9 @@ References:
     Chen & Goodman 1999, "An empirical study of smoothing techniques for language modeling",
         Computer Speech & Language 13(4).
     Bengio, Ducharme, Vincent & Jauvin 2003, "A neural probabilistic language model", JMLR 3.
+    Liu, Kitouni, Nolte, Michaud, Tegmark & Williams 2022, "Towards understanding grokking:
+        an effective theory of representation learning", arXiv:2205.10343.
+    Gromov 2023, "Grokking modular arithmetic", arXiv:2301.02679.
     Cho et al. 2014, "Learning phrase representations using RNN encoder-decoder for
         statistical machine translation", arXiv:1406.1078 (the GRU).
     Zaremba, Sutskever & Vinyals 2014, "Recurrent neural network regularization",
@@ -37,6 +42,7 @@ References:
 
 from __future__ import annotations
 
+import math
 from abc import abstractmethod
 from dataclasses import dataclass
 from itertools import pairwise
@@ -57,6 +63,7 @@ from generative.config_checks import (
 from generative.data import DataInfo
 from generative.family import Family
 from generative.models.language_model import LanguageModel
+from generative.models.layers import ACTIVATIONS, check_activation
 
 __all__ = [
     "FAMILIES",
@@ -114,9 +121,17 @@ class MLPLMConfig:
     embed_dim: int = 32
     """Width of each token's embedding; 1 to 16,384 (`MAX_WIDTH`)."""
     hidden: tuple[int, ...] = (256,)
-    """Widths of the tanh hidden layers (Bengio et al. use one); 1 to 64 layers, each 1 to
+    """Widths of the hidden layers (Bengio et al. use one); 1 to 64 layers, each 1 to
     16,384 wide. Their weights, context x embed_dim x hidden[0] for the first, must total at
     most 2**30 (`MAX_WEIGHTS`)."""
+    activation: str = "tanh"
+    """Nonlinearity of the hidden layers: 'tanh' (Bengio et al.'s) or another of
+    `layers.ACTIVATIONS` ('relu', 'gelu', 'elu', 'silu'); the grokking MLPs use 'relu'."""
+    embed_init_std: float = 1.0
+    """Standard deviation of the initial embeddings, in (0, 100]: 1 is PyTorch's N(0, 1).
+    On (a + b) mod 53 at lr 3e-2 with 128-wide embeddings (`experiments/grokking.yaml`),
+    N(0, 1) embeddings keep a ReLU MLP from memorising for 3,000 epochs and a tanh MLP from
+    generalising in 10,000; at 0.1 the ReLU MLP generalises by epoch 4,000."""
     dropout: float = 0.0
     """Dropout after each hidden layer in training; [0, 1)."""
 
@@ -124,6 +139,8 @@ class MLPLMConfig:
         check_int("context", self.context, 1, MAX_CONTEXT)
         check_int("embed_dim", self.embed_dim, 1, MAX_WIDTH)
         check_widths("hidden", self.hidden)
+        check_activation(self.activation)
+        check_float("embed_init_std", self.embed_init_std, 0.0, 100.0, open_low=True)
         check_float("dropout", self.dropout, 0.0, 1.0, open_high=True)
         widths = (self.context * self.embed_dim, *self.hidden)
         weights = sum(a * b for a, b in pairwise(widths))
@@ -260,9 +277,10 @@ class Bigram(CountModel):
 class MLPLM(LanguageModel):
     """Bengio et al. 2003 (see the module docstring):
 
-        h_0 = [e(x_{t-n+1}); ...; e(x_t)],  h_l = tanh(W_l h_{l-1} + b_l),  logits = U h_L + b.
+        h_0 = [e(x_{t-n+1}); ...; e(x_t)],  h_l = f(W_l h_{l-1} + b_l),  logits = U h_L + b,
 
-    Initialisation is PyTorch's: embeddings N(0, 1), linear layers U(-1/sqrt(fan_in), ...).
+    with f = tanh (or `MLPLMConfig.activation`). Initialisation is PyTorch's: embeddings
+    N(0, 1) (times `embed_init_std`), linear layers U(-1/sqrt(fan_in), ...).
     """
 
     def __init__(self, info: DataInfo, cfg: MLPLMConfig | None = None) -> None:
@@ -274,24 +292,48 @@ class MLPLM(LanguageModel):
         self._check_per_token("hidden[-1]", cfg.hidden[-1])
         self.pad = V  # the id of the missing tokens before a window's start
         self.tok_emb = nn.Embedding(V + 1, cfg.embed_dim)
+        with torch.no_grad():  # scaling PyTorch's N(0, 1) draw: the same random numbers
+            self.tok_emb.weight.mul_(cfg.embed_init_std)
         widths = (cfg.context * cfg.embed_dim, *cfg.hidden)
+        act = ACTIVATIONS[cfg.activation]
         layers: list[nn.Module] = []
         for width_in, width_out in pairwise(widths):
-            layers += [nn.Linear(width_in, width_out), nn.Tanh(), nn.Dropout(cfg.dropout)]
+            layers += [nn.Linear(width_in, width_out), act(), nn.Dropout(cfg.dropout)]
         self.hidden = nn.Sequential(*layers)
         self.out = nn.Linear(cfg.hidden[-1], V)
 
-    def logits(self, idx: Tensor) -> Tensor:
+    def windows(self, idx: Tensor) -> Tensor:
+        """(B, T, n) the tokens x_{t-n+1}..x_t each position t of idx (B, T) reads, the pad id
+        before the sequence's start."""
         n = self.cfg.context
         padded = F.pad(idx, (n - 1, 0), value=self.pad)  # (B, n - 1 + T)
-        windows = padded.unfold(1, n, 1)  # (B, T, n): x_{t-n+1}..x_t at position t
-        h = self.tok_emb(windows).flatten(2)  # (B, T, n * embed_dim)
-        return self.out(self.hidden(h))  # (B, T, V)
+        return padded.unfold(1, n, 1)
+
+    def read(self, windows: Tensor) -> Tensor:
+        """(..., V) logits of windows (..., n) of token ids."""
+        h = self.tok_emb(windows).flatten(-2)  # (..., n * embed_dim)
+        return self.out(self.hidden(h))
+
+    def logits(self, idx: Tensor) -> Tensor:
+        return self.read(self.windows(idx))  # (B, T, V)
+
+    def loss(
+        self, x: Tensor, y: Tensor | None = None, group: str = "model", *, step: int | None = None
+    ) -> dict[str, Tensor]:
+        """`LanguageModel.loss`, with logits computed only at the counted positions: each
+        position reads its own window and nothing else, so the rest are skipped (a task
+        scored at one of T positions, as `modular_addition`, costs 1/T of the full pass; with
+        dropout, masks are drawn for those positions only)."""
+        inputs, targets = self._inputs_targets(x, y)
+        counted = targets >= 0  # (B, T')
+        logits = self.read(self.windows(inputs)[counted]).float()  # (M, V)
+        nll = F.cross_entropy(logits, targets[counted])
+        return {"loss": nll, "bits_per_token": nll / math.log(2)}
 
     def next_token_logits(self, idx: Tensor, cache: object = None) -> Tensor:
         """(B, V) logits of the token after `idx` (B, T), read from its last `context`
-        tokens."""
-        return self.logits(idx[:, -self.cfg.context :])[:, -1]
+        tokens (the last window only)."""
+        return self.read(self.windows(idx[:, -self.cfg.context :])[:, -1])
 
 
 class GRUState:

@@ -27,6 +27,10 @@ the Shakespeare corpus that `make setup` fetches.
 
 `grokking` was recorded when the kind was added.
 
+`induction_heads` and `scale_metrics` were recorded when those kinds were added (issue 15);
+the `lm` record gained the MLP's `activation` and `embed_init_std` options then (their
+defaults, which give the same weights as before), its numbers unchanged.
+
 Re-record (only for a deliberate change of numbers, said in the commit):
 `EMERGENT_RECORD_GOLDEN=1 python -m pytest tests/emergent/test_golden.py`.
 """
@@ -48,7 +52,9 @@ from emergent import cli
 from tests.conftest import tiny_raw
 from tests.emergent.test_diffusion_experiment import TINY as TINY_DIFFUSION
 from tests.emergent.test_grokking import TINY as TINY_GROKKING
+from tests.emergent.test_induction_heads import TINY as TINY_INDUCTION
 from tests.emergent.test_lm_experiment import TINY as TINY_LM
+from tests.emergent.test_scale_metrics import TINY as TINY_SCALE
 
 pytestmark = pytest.mark.slow
 
@@ -108,6 +114,8 @@ CASES: dict[str, dict[str, Any]] = {
     },
     "lm": TINY_LM,  # the tiny ladder on the first 6,000 characters of the real corpus
     "grokking": {**TINY_GROKKING, "seeds": 1},  # p = 11, two weight decays, 120 epochs
+    "induction_heads": TINY_INDUCTION,  # 2 layers and the 1-layer control, 20 steps
+    "scale_metrics": TINY_SCALE,  # five sizes on 1-digit addition, 40 steps each
     "diffusion": {  # the tiny diffusion experiment, with no zoo and one toy
         **TINY_DIFFUSION,
         "zoo_run": "",

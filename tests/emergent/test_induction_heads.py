@@ -16,7 +16,13 @@ import yaml
 from emergent import cli, kinds
 from emergent.errors import Interrupted, UserError
 from emergent.kinds.induction_heads import run as ih_run
-from emergent.kinds.induction_heads.measure import find_jump, prefix_matching, training_sequences
+from emergent.kinds.induction_heads.measure import (
+    find_jump,
+    largest_change,
+    ngram_tokens,
+    prefix_matching,
+    training_sequences,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -105,6 +111,9 @@ def test_a_bad_key_is_one_line(tmp_path, capsys):
         kinds.parse(raw)
     for bad, key in (
         ({"task": {"half_len": 10**6}}, "half_len"),
+        ({"task": {"ngram_scale": -1}}, "ngram_scale"),
+        ({"task": {"min_repeat": 1}}, "min_repeat"),
+        ({"task": {"vocab": 5000}}, "ngram_scale"),
         ({"model": {"n_layer": 1}}, "n_layer"),
         ({"eval": {"every": 7}}, "eval.every"),
     ):
@@ -119,18 +128,78 @@ def test_the_shipped_experiment_parses_and_round_trips():
     assert kinds.parse(kinds.to_dict(cfg)) == cfg
 
 
-def test_training_sequences_copy_one_segment_at_varying_distances():
-    x = training_sequences(200, 8, (4, 8), 50, seed=0).numpy()
-    assert x.shape == (200, 16)
-    distances = set()
-    for row in x:
-        found = [
-            m for m in range(4, 9) for p in range(0, 17 - 2 * m)
-            if (row[p : p + m] == row[p + m : p + 2 * m]).all()
-        ]  # fmt: skip
-        assert found
-        distances.add(max(found))
-    assert len(distances) > 2
+def copies(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, T, T) bool: x[t] == x[t - d] at [n, t, d] (d >= 1), and (N,) the distance of each
+    row's copy (with a vocabulary so large that chance repeats are absent)."""
+    T = x.shape[1]
+    same = np.zeros((len(x), T, T), dtype=bool)
+    for d in range(1, T):
+        same[:, d:, d] = x[:, d:] == x[:, :-d]
+    return same, same.any(axis=1).argmax(axis=1)
+
+
+def test_training_sequences_copy_one_segment_at_any_distance():
+    L, shortest = 8, 2
+    x = training_sequences(4000, L, shortest, 10**6, seed=0).numpy()
+    assert x.shape == (4000, 2 * L) and x.dtype == np.int64
+    same, d = copies(x)
+    assert (same.any(axis=1).sum(axis=1) == 1).all()  # one distance per row
+    m = same.sum(axis=(1, 2))  # (N,) copied tokens
+    assert (m >= shortest).all() and (m <= np.minimum(d, 2 * L - d)).all()
+    t = np.arange(2 * L)
+    for row, dist in zip(same[:50], d[:50], strict=True):
+        at = t[row[:, dist]]
+        assert (np.diff(at) == 1).all()  # one contiguous segment
+    counts = np.bincount(d, minlength=2 * L)[shortest : 2 * L - shortest + 1]
+    assert counts.min() > 0.6 * counts.mean()  # distances uniform over the whole context
+    np.testing.assert_array_equal(x, training_sequences(4000, L, shortest, 10**6, 0).numpy())
+
+
+def test_ngram_tokens_follow_their_second_order_model():
+    """x[t] given (x[t-2], x[t-1]) is drawn with softmax(A[x[t-1]] + B[x[t-2]]), A and B drawn
+    first from the generator; scale 0 draws uniform tokens."""
+    V = 3
+    x = ngram_tokens(30000, 3, V, 1.0, np.random.default_rng(4))
+    rng = np.random.default_rng(4)
+    A, B = rng.normal(size=(V, V)), rng.normal(size=(V, V))
+    for a in range(V):
+        for b in range(V):
+            rows = (x[:, 0] == a) & (x[:, 1] == b)
+            logits = A[b] + B[a]
+            expected = np.exp(logits) / np.exp(logits).sum()
+            got = np.bincount(x[rows, 2], minlength=V) / rows.sum()
+            np.testing.assert_allclose(got, expected, atol=0.04)
+    flat = ngram_tokens(30000, 3, V, 0.0, np.random.default_rng(4))
+    np.testing.assert_allclose(np.bincount(flat.ravel()) / flat.size, 1 / V, atol=0.01)
+
+
+def test_training_sequences_of_ngram_tokens_keep_their_copy():
+    x = training_sequences(300, 8, 2, 16, seed=3, ngram_scale=1.0).numpy()
+    again = training_sequences(300, 8, 2, 16, seed=3, ngram_scale=1.0).numpy()
+    np.testing.assert_array_equal(x, again)
+    T = 16
+    has_copy = [
+        any(
+            (row[c : c + 2] == row[c - d : c - d + 2]).all()
+            for d in range(2, T - 1)
+            for c in range(d, T - 1)
+        )
+        for row in x
+    ]
+    assert all(has_copy)
+
+
+def test_no_fixed_offset_predicts_the_copies_of_training_sequences():
+    """At each query position of the second half, the copies there come from many
+    distances, half_len no more often than the rest: attending a fixed offset back (as a
+    one-layer model can) predicts few of them."""
+    L = 16
+    same, _ = copies(training_sequences(20000, L, 2, 10**6, seed=1).numpy())
+    for t in range(L, 2 * L):
+        by_distance = same[:, t, :].sum(axis=0)  # (T,) copies at t from each distance
+        share = by_distance / by_distance.sum()
+        assert share[L] < 0.12, t
+        assert share.max() < 0.2, t
 
 
 def test_prefix_matching_of_a_perfect_induction_head_is_one_and_jump_is_interpolated():
@@ -148,3 +217,13 @@ def test_prefix_matching_of_a_perfect_induction_head_is_one_and_jump_is_interpol
     assert 10 <= jump.start <= 20 and 40 <= jump.end <= 50
     assert jump.total == pytest.approx(-6.0)
     assert jump.change < 0.8 * jump.total
+
+
+def test_largest_change_is_the_biggest_move_within_a_window_of_steps():
+    steps = [0, 10, 20, 30, 40, 50, 60, 70]
+    values = [0.0, -0.1, -0.1, -3.0, -6.0, -6.0, -6.1, -6.0]
+    smooth = [0.0, -0.2 / 3, -3.2 / 3, -9.1 / 3, -15 / 3, -18.1 / 3, -18.1 / 3, -6.0]
+    assert largest_change(steps, values, 10) == pytest.approx(np.diff(smooth).min())
+    assert largest_change(steps, values, 70) == pytest.approx(-18.1 / 3)
+    assert largest_change(steps, [1.0, 1.1] * 4, 30) == pytest.approx(0.2 / 3)  # stays flat
+    assert largest_change([5], [1.0], 10) == 0.0

@@ -176,6 +176,30 @@ def test_the_mlp_reads_exactly_its_context_and_pads_before_the_start():
     assert model.tok_emb.num_embeddings == V + 1 and model.out.out_features == V  # pad: no output
 
 
+def test_the_mlp_loss_scores_only_counted_positions_as_the_full_pass_does():
+    model, x = tiny("mlp"), random_tokens(4, 9)
+    targets = torch.full_like(x, -1)
+    targets[:, -1] = x[:, 0]  # one scored position per sequence, as modular addition
+    targets[0, 2] = 3
+    for y in (targets, None):
+        fast = model.loss(x, y)["loss"]
+        fast_grads = torch.autograd.grad(fast, list(model.parameters()))
+        full = LanguageModel.loss(model, x, y)["loss"]  # logits at every position
+        full_grads = torch.autograd.grad(full, list(model.parameters()))
+        torch.testing.assert_close(fast, full)
+        for a, b in zip(fast_grads, full_grads, strict=True):
+            torch.testing.assert_close(a, b)
+
+
+def test_the_mlp_activation_and_embedding_scale_are_options():
+    plain, small = tiny("mlp"), tiny("mlp", activation="relu", embed_init_std=0.1)
+    assert isinstance(plain.hidden[1], torch.nn.Tanh) and isinstance(small.hidden[1], torch.nn.ReLU)
+    # the same random draws, the embeddings scaled: N(0, 0.1^2)
+    torch.testing.assert_close(small.tok_emb.weight, 0.1 * plain.tok_emb.weight)
+    torch.testing.assert_close(small.out.weight, plain.out.weight)
+    assert float(small.tok_emb.weight.detach().std()) == pytest.approx(0.1, rel=0.3)
+
+
 def test_gru_generation_carrying_its_state_equals_recomputing_the_prefix():
     model = tiny("gru")
     sequence = model.generate(random_tokens(3, 3), 20, gen=seeded())  # (3, 23)
@@ -271,6 +295,10 @@ def test_bad_settings_are_one_line_errors_naming_the_key():
         MLPLMConfig(context=0)
     with pytest.raises(ValueError, match=r"^context=1024, embed_dim=2048, hidden=\(1024,\); "):
         MLPLMConfig(context=1024, embed_dim=2048, hidden=(1024,))
+    with pytest.raises(ValueError, match=r"^activation='sigmoid'; allowed: elu, gelu, relu"):
+        MLPLMConfig(activation="sigmoid")
+    with pytest.raises(ValueError, match=r"^embed_init_std=0.0; must be a number in \(0, 100\]$"):
+        MLPLMConfig(embed_init_std=0.0)
     with pytest.raises(ValueError, match=r"^num_layers=64, hidden_size=4096, embed_dim=64; "):
         GRULMConfig(num_layers=64, hidden_size=4096)
     with pytest.raises(ValueError, match=r"^num_categories=65536; a table of 4,294,967,296 "):

@@ -9,13 +9,16 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from generative import registry
 from generative.data import DataInfo, Dataset
 from generative.models.transformer import (
+    SMALL_GELU,
     KVCache,
     Transformer,
     TransformerConfig,
+    gelu,
     pad_sequences,
     sample_token,
 )
@@ -88,6 +91,31 @@ def test_the_cache_does_not_change_the_sampled_tokens(temperature, top_k, top_p)
     assert torch.equal(cached, recomputed)
     again = model.generate(prefix, 24, gen=seeded(), **options)
     assert torch.equal(cached, again)
+
+
+def test_generate_returns_an_ordinary_tensor_that_can_be_changed_and_trained_on():
+    model = tiny()
+    out = model.generate(random_tokens(2, 3), 5, gen=seeded())  # sampled in inference mode
+    assert not out.is_inference()
+    out[:, 0] = 1  # in place, outside inference mode
+    model.train()
+    model.loss(out)["loss"].backward()
+    assert model.tok_emb.weight.grad is not None
+
+
+def test_gelu_is_the_exact_gelu_on_small_and_large_inputs_and_leaves_the_flags_alone():
+    enabled = torch.backends.mkldnn.enabled
+    for n in (7, SMALL_GELU, SMALL_GELU + 1):  # PyTorch's own kernel, then oneDNN's
+        x = torch.randn(n, generator=seeded()) * 4
+        torch.testing.assert_close(gelu(x), F.gelu(x), rtol=1e-5, atol=1e-5)  # float32 erf
+        assert torch.backends.mkldnn.enabled == enabled
+
+
+def test_no_dropout_modules_without_dropout():
+    def dropouts(model: Transformer) -> int:
+        return sum(isinstance(m, torch.nn.Dropout) for m in model.modules())
+
+    assert dropouts(tiny()) == 0 and dropouts(tiny(dropout=0.1)) == 2 * 2 + 1
 
 
 def test_top_k_one_and_a_tiny_top_p_are_greedy():

@@ -31,6 +31,7 @@ SEQUENCE = 3
 """Tokens of one problem: a, b and '='."""
 MAX_WEIGHT_DECAYS = 16
 MAX_SEEDS = 64
+MAX_THREADS = 1_024
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,11 @@ class GrokTrainConfig:
     """Epochs between checkpoints of each trial (and at its end); 1 to 10**9."""
     device: str = "auto"
     """'auto', 'cpu' or 'cuda'."""
+    threads: int = 0
+    """CPU threads of PyTorch while a trial trains; 0 (the default) keeps PyTorch's setting (one
+    per core, or OMP_NUM_THREADS), 1 to 1,024 sets it for the trial. One full-batch epoch of
+    the issue's MLP took 5.4 ms with one thread and 57 to 200 ms with two on a 2-core machine
+    shared with other jobs (2026-12-02): its matrices are too small to share out."""
 
     def __post_init__(self) -> None:
         check_range("epochs", self.epochs, 1, MAX_STEPS, "full-batch steps")
@@ -86,6 +92,7 @@ class GrokTrainConfig:
         check_range("grad_clip", self.grad_clip, 0.0, 1e6, "0 = no clipping")
         check_range("eval_every", self.eval_every, 1, MAX_STEPS, "epochs")
         check_range("checkpoint_every", self.checkpoint_every, 1, MAX_STEPS, "epochs")
+        check_range("threads", self.threads, 0, MAX_THREADS, "0 = PyTorch's setting")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device={self.device!r}; allowed: 'auto', 'cpu', 'cuda'")
 

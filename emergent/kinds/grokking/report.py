@@ -3,13 +3,11 @@ the number embeddings, the epochs of memorisation and generalisation, and the ta
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from emergent import rundir
-from emergent.errors import UserError
+from emergent import cells, rundir
 from emergent.kinds.grokking.config import GrokkingExperiment
 from emergent.kinds.grokking.fourier import KEY_FREQUENCIES, frequency_power
 from emergent.kinds.grokking.plots import accuracy_curves, norm_curves, spectra
@@ -23,17 +21,7 @@ CONTROL_RATIO = 5.0
 
 def read_result(path: Path) -> dict | None:
     """A trial's result.json (None before it is finished); damaged, one line naming it."""
-    if not path.is_file():
-        return None
-    try:
-        result = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise UserError(
-            f"{path}: damaged ({type(err).__name__}); delete it to run the trial again"
-        ) from None
-    if not isinstance(result, dict) or not isinstance(result.get("weight_decay"), float):
-        raise UserError(f"{path}: not a trial's result; delete it to run the trial again")
-    return result
+    return cells.read_result(path, lambda r: isinstance(r.get("weight_decay"), float))
 
 
 def cell_dir(run_dir: Path, weight_decay: float, seed: int) -> Path:

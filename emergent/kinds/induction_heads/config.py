@@ -14,6 +14,8 @@ from generative.train import FitConfig
 TOP_KEYS = ("name", "kind", "seed", "task", "model", "train", "eval")
 MAX_TOKENS = 20_000_000
 """Most tokens in the training set (160 MB as int64)."""
+MAX_NGRAM_VOCAB = 1_024
+"""Largest vocabulary with n-gram statistics (two (vocab, vocab) tables, 8 MB each)."""
 
 
 @dataclass(frozen=True)
@@ -28,26 +30,34 @@ class TaskConfig:
     train_sequences: int = 20_000
     """Fixed training sequences, drawn once from the seed; 1 to 10**7 (and at most
     `MAX_TOKENS` tokens)."""
-    min_repeat: int = 0
-    """Training sequences repeat a segment of min_repeat..half_len tokens at a random place
-    (fresh random tokens around it), so the copy distance varies and a head that attends a
-    fixed distance back cannot solve it; 0 = half_len // 2; at most half_len."""
+    min_repeat: int = 2
+    """Shortest repeated segment, and shortest distance from a segment to its copy, in the
+    training sequences (see `measure.training_sequences`: the distance is uniform over the
+    whole context, so no fixed offset predicts the copy); 2 to half_len."""
+
+    ngram_scale: float = 1.0
+    """Std of the random second-order statistics of the training tokens (see
+    `measure.ngram_tokens`): each token's logits are A[previous] + B[the one before]; they
+    give a previous-token head a use of its own, as text does; 0 = uniform random tokens;
+    0 to 10 (above 0, vocab at most `MAX_NGRAM_VOCAB`). The held-out sequences are always
+    uniform random tokens."""
 
     def __post_init__(self) -> None:
         check_range("vocab", self.vocab, 2, 65_536)
+        check_range("ngram_scale", self.ngram_scale, 0, 10)
         check_range("half_len", self.half_len, 2, 1_024)
         check_range("train_sequences", self.train_sequences, 1, 10**7)
-        check_range("min_repeat", self.min_repeat, 0, self.half_len, "0 = half_len // 2")
+        check_range("min_repeat", self.min_repeat, 2, self.half_len)
+        if self.ngram_scale > 0 and self.vocab > MAX_NGRAM_VOCAB:
+            raise ValueError(
+                f"vocab={self.vocab} with ngram_scale={self.ngram_scale:g}; n-gram statistics "
+                f"take at most {MAX_NGRAM_VOCAB:,} tokens (or set ngram_scale: 0)"
+            )
         if self.train_sequences * 2 * self.half_len > MAX_TOKENS:
             raise ValueError(
                 f"train_sequences={self.train_sequences} of {2 * self.half_len} tokens; at most "
                 f"{MAX_TOKENS:,} tokens in all"
             )
-
-    @property
-    def repeat_range(self) -> tuple[int, int]:
-        """Shortest and longest repeated segment of a training sequence."""
-        return (self.min_repeat or max(self.half_len // 2, 1), self.half_len)
 
 
 @dataclass(frozen=True)

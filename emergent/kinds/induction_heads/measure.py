@@ -18,21 +18,58 @@ from generative.models.transformer import Transformer
 from generative.text.tasks import in_context_score, repeated_segments
 
 
+def ngram_tokens(
+    n: int, length: int, vocab: int, scale: float, rng: np.random.Generator
+) -> np.ndarray:
+    """(n, length) int64 tokens of a random second-order model: x[t] is drawn with logits
+    A[x[t-1]] + B[x[t-2]], A and B (vocab, vocab) Gaussian with std `scale` (drawn from `rng`
+    first); the first two tokens uniform; scale 0 gives uniform random tokens (and draws no
+    tables).
+
+    The B term is what makes a previous-token head pay on its own (it moves x[t-1] to t to
+    predict x[t+1]), as the n-gram statistics of text do in Olsson et al.'s models; on
+    uniform random tokens nothing favours attending one position back over any other offset,
+    and two-layer models then compose induction circuits from layer-0 heads that look k > 1
+    back (k from 2 to 7 when measured), whose attention lands k - 1 positions after the token
+    that prefix matching counts."""
+    if scale == 0:
+        return rng.integers(0, vocab, size=(n, length))
+    A = rng.normal(size=(vocab, vocab)) * scale  # (V, V) logits of x[t] given x[t-1]
+    B = rng.normal(size=(vocab, vocab)) * scale  # (V, V) logits of x[t] given x[t-2]
+    x = rng.integers(0, vocab, size=(n, length))  # (N, T)
+    for t in range(2, length):
+        logits = A[x[:, t - 1]] + B[x[:, t - 2]]  # (N, V)
+        x[:, t] = (logits + rng.gumbel(size=logits.shape)).argmax(axis=1)  # Gumbel-max sample
+    return x
+
+
 def training_sequences(
-    n: int, half_len: int, repeat: tuple[int, int], vocab: int, seed: int
+    n: int, half_len: int, shortest: int, vocab: int, seed: int, ngram_scale: float = 0.0
 ) -> Tensor:
-    """(n, 2 half_len) int64 random tokens, each row with one segment of m tokens (m uniform in
-    `repeat`) copied right after itself at a random offset p: x[p + m + i] = x[p + i] for
-    i < m. The copy distance m varies, so only copying from context predicts the copy."""
+    """(n, T = 2 half_len) int64 tokens (`ngram_tokens`), each row with one segment of m tokens
+    copied d positions later: x[c + i] = x[c - d + i] for i < m.
+
+    The distance d is uniform in shortest..T - shortest, the length m uniform in
+    shortest..min(d, T - d) (the copy never overlaps its source and fits), the copy's start c
+    uniform in d..T - m. Drawing the distance first and over the whole context keeps the
+    copy distance from carrying a positional signal: at a query position in the second
+    half, every distance up to it is about equally likely (half_len with chance about
+    1 / half_len), so a one-layer model that attends a fixed offset back gains little,
+    while an induction head (which finds the earlier occurrence by content) gains at any
+    distance. Copying segments right after themselves (d = m) at a random place would not
+    do: the longest segments fit only at the end, so late positions would favour the
+    distance half_len, the one the held-out sequences measure.
+    """
     rng = np.random.default_rng(seed)
     T = 2 * half_len
-    x = rng.integers(0, vocab, size=(n, T))  # (N, T)
-    m = rng.integers(repeat[0], repeat[1] + 1, size=n)  # (N,) segment lengths
-    p = (rng.random(n) * (T - 2 * m + 1)).astype(np.int64)  # (N,) segment starts
+    x = ngram_tokens(n, T, vocab, ngram_scale, rng)  # (N, T)
+    d = rng.integers(shortest, T - shortest + 1, size=n)  # (N,) copy distances
+    m = rng.integers(shortest, np.minimum(d, T - d) + 1)  # (N,) segment lengths
+    c = rng.integers(d, T - m + 1)  # (N,) starts of the copies
     i = np.arange(T)[None, :]  # (1, T)
-    copy = (i >= (p + m)[:, None]) & (i < (p + 2 * m)[:, None])  # (N, T) positions of the copy
-    source = np.where(copy, i - m[:, None], i)  # (N, T) each copied position's original
-    x = np.take_along_axis(x, source, axis=1)  # an original is never itself a copy
+    copy = (i >= c[:, None]) & (i < (c + m)[:, None])  # (N, T) positions of the copy
+    source = np.where(copy, i - d[:, None], i)  # (N, T) each copied position's original
+    x = np.take_along_axis(x, source, axis=1)  # m <= d: an original is never itself a copy
     return torch.from_numpy(x.astype(np.int64))
 
 
@@ -100,6 +137,28 @@ STEEP = 0.2
 """Share of the steepest slope an interval needs to belong to the jump's window."""
 
 
+def smoothed(values: np.ndarray) -> np.ndarray:
+    """A curve's 3-point moving mean, its two ends kept."""
+    smooth = np.array(values, dtype=float)
+    if len(smooth) >= 3:
+        smooth[1:-1] = (smooth[:-2] + smooth[1:-1] + smooth[2:]) / 3
+    return smooth
+
+
+def largest_change(steps: list[int], values: list[float], width: float) -> float:
+    """The largest change, by size and with its sign, of a curve (smoothed as in `find_jump`)
+    between two measurements at most `width` steps apart; 0 below two points. How flat a
+    curve stays, against another's jump over a window that wide."""
+    s = np.asarray(steps, dtype=float)
+    v = smoothed(np.asarray(values, dtype=float))
+    gaps = v[None, :] - v[:, None]  # (K, K) change from measurement i to j
+    near = (s[None, :] > s[:, None]) & (s[None, :] - s[:, None] <= width)
+    if not near.any():
+        return 0.0
+    changes = gaps[near]
+    return float(changes[np.abs(changes).argmax()])
+
+
 def find_jump(steps: list[int], values: list[float]) -> Jump | None:
     """The jump of a curve (None below two points): slopes between measurements of the curve
     smoothed by a 3-point moving mean (ends kept), the steepest, and the window of
@@ -108,9 +167,7 @@ def find_jump(steps: list[int], values: list[float]) -> Jump | None:
         return None
     s = np.asarray(steps, dtype=float)
     v = np.asarray(values, dtype=float)
-    smooth = v.copy()
-    if len(v) >= 3:
-        smooth[1:-1] = (v[:-2] + v[1:-1] + v[2:]) / 3
+    smooth = smoothed(v)
     slopes = np.diff(smooth) / np.diff(s)  # (K - 1,)
     k = int(np.abs(slopes).argmax())
     steep = slopes[k]

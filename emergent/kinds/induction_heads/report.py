@@ -4,17 +4,16 @@ heads' attention maps, and the targets met or missed."""
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from emergent import rundir
+from emergent import cells, rundir
 from emergent.errors import UserError
 from emergent.kinds.induction_heads.config import InductionExperiment
-from emergent.kinds.induction_heads.measure import STEEP
+from emergent.kinds.induction_heads.measure import STEEP, largest_change
 from emergent.kinds.induction_heads.plots import attention_maps, curves, head_bars
 from emergent.logger import read_rows
 
@@ -28,17 +27,7 @@ LABELS = ("model", "control")
 
 def read_result(path: Path) -> dict | None:
     """A model's result.json (None before it is finished); damaged, one line naming it."""
-    if not path.is_file():
-        return None
-    try:
-        result = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise UserError(
-            f"{path}: damaged ({type(err).__name__}); delete it to train the model again"
-        ) from None
-    if not isinstance(result, dict) or not isinstance(result.get("in_context"), float):
-        raise UserError(f"{path}: not a model's result; delete it to train the model again")
-    return result
+    return cells.read_result(path, lambda r: isinstance(r.get("in_context"), float))
 
 
 def build(run_dir: Path, cfg: InductionExperiment) -> Path:
@@ -56,7 +45,7 @@ def build(run_dir: Path, cfg: InductionExperiment) -> Path:
             if r["jump_step"] is not None
         }
         curves(logs, jumps, plots / "curves.png")
-        lines += curve_lines(cfg, done)
+        lines += curve_lines(cfg, done, logs)
         head_bars({label: r["prefix_matching"] for label, r in done.items()}, TARGET_MODEL,
                   plots / "heads.png")  # fmt: skip
         lines += head_lines(done)
@@ -82,7 +71,6 @@ def build(run_dir: Path, cfg: InductionExperiment) -> Path:
 
 def header(cfg: InductionExperiment, run_dir: Path) -> list[str]:
     task, model = cfg.task, cfg.model
-    low, high = task.repeat_range
     return [
         f"# {cfg.name}: induction heads",
         "",
@@ -91,22 +79,30 @@ def header(cfg: InductionExperiment, run_dir: Path) -> list[str]:
         f"layers, the control {model.control_layers} · {cfg.train.steps:,} steps of batch "
         f"{cfg.train.batch_size}, learning rate {cfg.train.lr:g}.",
         "",
-        f"Training: {task.train_sequences:,} sequences of {2 * task.half_len} random tokens "
-        f"(vocabulary {task.vocab}), each repeating a segment of {low} to {high} tokens at a "
-        "random place, so only copying from context, not a fixed offset, predicts the copy. "
+        f"Training: {task.train_sequences:,} sequences of {2 * task.half_len} tokens "
+        f"(vocabulary {task.vocab}) from a random second-order model (logit std "
+        f"{task.ngram_scale:g}; it gives a previous-token head a use of its own, as text "
+        f"does), each with a segment of {task.min_repeat} or more tokens copied at a distance "
+        f"uniform from {task.min_repeat} to {2 * task.half_len - task.min_repeat}, so only "
+        "copying from context, not a fixed offset, predicts the copy. "
         f"Measured every {cfg.eval.every} steps on {cfg.eval.sequences} held-out sequences "
-        f"whose second half repeats the first ({task.half_len} tokens each).",
+        f"of uniform random tokens whose second half repeats the first ({task.half_len} "
+        "tokens each).",
         "",
         "In-context score (Olsson et al. 2022): the mean loss on late tokens (the second half) "
         "minus the mean loss on early ones (the first half), in nats; 0 for a model that does "
         f"not use its context, about -ln {task.vocab} = {-math.log(task.vocab):.2f} for a "
         "perfect copier. Prefix matching of a head: its mean attention from each token of the "
-        "second half to the token right after that token's earlier occurrence.",
+        "second half to the token right after that token's earlier occurrence. The held-out "
+        "tokens do not follow the training statistics, so a model that learned them can lose "
+        f"more than ln {task.vocab} nats on the held-out first half.",
         "",
     ]
 
 
-def curve_lines(cfg: InductionExperiment, done: dict[str, dict]) -> list[str]:
+def curve_lines(
+    cfg: InductionExperiment, done: dict[str, dict], logs: dict[str, list[dict]]
+) -> list[str]:
     lines = [
         "## The jump",
         "",
@@ -146,8 +142,16 @@ def curve_lines(cfg: InductionExperiment, done: dict[str, dict]) -> list[str]:
             f"The model's score moves {model['jump_change']:+.2f} nats within {width:,.0f} "
             f"steps ({width / cfg.train.steps:.0%} of training), {share:.0%} of its total "
             f"change of {model['total_change']:+.2f}.",
-            "",
         ]
+        if "control" in done:
+            rows = [r for r in logs["control"] if r.get("kind") == "eval"]
+            flat = largest_change([r["step"] for r in rows], [r["in_context"] for r in rows], width)
+            share = abs(flat / model["jump_change"]) if model["jump_change"] else math.nan
+            lines.append(
+                f"Over any {width:,.0f} steps the control's score moves at most {flat:+.2f} "
+                f"nats ({share:.0%} of the size of the model's jump)."
+            )
+        lines.append("")
     return lines
 
 
@@ -194,14 +198,14 @@ def target_lines(done: dict[str, dict]) -> list[str]:
         best = model["best_prefix_matching"]
         met = best >= TARGET_MODEL
         lines.append(
-            f"- The model's best head matches prefixes {best:.2f} after training: the target "
+            f"- The model's best head matches prefixes {best:.3f} after training: the target "
             f"(at least {TARGET_MODEL}) is **{'met' if met else 'missed'}**."
         )
     if control is not None:
         best = control["best_prefix_matching"]
         met = best < TARGET_CONTROL
         lines.append(
-            f"- The control's best head matches prefixes {best:.2f}: the target (below "
+            f"- The control's best head matches prefixes {best:.3f}: the target (below "
             f"{TARGET_CONTROL}) is **{'met' if met else 'missed'}**."
         )
     return [*lines, ""]

@@ -17,14 +17,11 @@ models/<label>/
 
 from __future__ import annotations
 
-import json
-import sys
-import time
 from pathlib import Path
 
 import torch
 
-from emergent import rundir
+from emergent import cells, rundir
 from emergent.kinds.induction_heads.config import InductionExperiment
 from emergent.kinds.induction_heads.measure import (
     Measurement,
@@ -36,7 +33,7 @@ from emergent.kinds.induction_heads.measure import (
 from emergent.kinds.induction_heads.report import build, read_result
 from emergent.logger import MetricsLogger, numeric, read_rows
 from emergent.modelfit import check_device, checkpoint_step, fit_in_cell
-from emergent.sweep.trial import OnResult, Trial
+from emergent.sweep.trial import Trial
 from generative.data import DataInfo, Dataset
 from generative.models.transformer import Transformer, TransformerConfig
 from generative.train import FitConfig
@@ -52,7 +49,7 @@ def dataset(cfg: InductionExperiment) -> Dataset:
     """Training sequences (N, 2 half_len) and the held-out repeated ones as val and test."""
     task = cfg.task
     train = training_sequences(
-        task.train_sequences, task.half_len, task.repeat_range, task.vocab, cfg.seed
+        task.train_sequences, task.half_len, task.min_repeat, task.vocab, cfg.seed, task.ngram_scale
     )
     val = held_out(cfg.eval.sequences, task.half_len, task.vocab, cfg.seed)
     info = DataInfo("repeated_tokens", (2 * task.half_len,), "tokens", num_categories=task.vocab)
@@ -81,19 +78,13 @@ def trials(cfg: InductionExperiment, run_dir: Path) -> list[Trial]:
 
 
 def model_trial(cfg: InductionExperiment, run_dir: Path, label: str) -> Trial:
-    cell = model_dir(run_dir, label)
-
-    def run(quiet: bool, on_result: OnResult | None) -> None:
-        cell.mkdir(parents=True, exist_ok=True)
-        layers = cfg.depths[label]
-        if not quiet:
-            print(f"[{cfg.name}] {label} ({layers} layers)", file=sys.stderr)
-        result = train_and_measure(cfg, cell, label, layers, quiet)
-        rundir.write_text_atomic(cell / "result.json", json.dumps(result, indent=1))
-        if on_result is not None:
-            on_result(numeric(result))
-
-    return Trial(f"models/{label}", (cell / "result.json").is_file, run)
+    cell, layers = model_dir(run_dir, label), cfg.depths[label]
+    return cells.result_trial(
+        f"models/{label}",
+        cell,
+        f"[{cfg.name}] {label} ({layers} layers)",
+        lambda quiet: train_and_measure(cfg, cell, label, layers, quiet),
+    )
 
 
 def train_and_measure(
@@ -107,18 +98,13 @@ def train_and_measure(
     logger = MetricsLogger(cell, resume_step=resume_step)
     half_len = cfg.task.half_len
     budget = FitConfig(**{**cfg.train.__dict__, "seed": cfg.seed})
-    earlier = [r for r in read_rows(cell / "metrics.jsonl") if r.get("kind") == "train"]
-    before = float(earlier[-1].get("elapsed_s") or 0.0) if earlier and resume_step else 0.0
-    began, measuring = time.perf_counter(), 0.0
+    clock = cells.TrainClock(cell, resume_step)
 
     def on_log(row: dict) -> None:
-        nonlocal measuring
-        elapsed = before + time.perf_counter() - began - measuring
-        logger.log({**row, "kind": "train", "elapsed_s": elapsed})
+        logger.log({**row, "kind": "train", "elapsed_s": clock.seconds})
         if row["step"] % cfg.eval.every == 0 or row["step"] == budget.steps:
-            start = time.perf_counter()
-            logger.log(eval_row(row["step"], measure(model, data.val, half_len)))
-            measuring += time.perf_counter() - start
+            with clock.paused():
+                logger.log(eval_row(row["step"], measure(model, data.val, half_len)))
 
     try:
         fit_in_cell(
@@ -133,7 +119,7 @@ def train_and_measure(
         )
     finally:
         logger.close()
-    seconds = before + time.perf_counter() - began - measuring
+    seconds = clock.seconds
     model.eval()
     with torch.no_grad():
         maps = model.attention_maps(data.val[:1].to(model.device))

@@ -3,13 +3,11 @@ training curves, a sample of each, and the transformer against nanoGPT's anchor.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from pathlib import Path
 
-from emergent import rundir
-from emergent.errors import UserError
+from emergent import cells, rundir
 from emergent.kinds.lm.config import LMExperiment
 from emergent.kinds.lm.plots import curves, ladder_bars
 from emergent.logger import read_rows
@@ -28,17 +26,7 @@ SAMPLE = re.compile(r"^----- sample \d+ -----$", re.MULTILINE)
 
 def read_result(path: Path) -> dict | None:
     """A model's result.json (None before it is finished); damaged, one line naming it."""
-    if not path.is_file():
-        return None
-    try:
-        result = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise UserError(
-            f"{path}: damaged ({type(err).__name__}); delete it to measure the model again"
-        ) from None
-    if not isinstance(result, dict) or not isinstance(result.get("val_nats_per_char"), float):
-        raise UserError(f"{path}: not a model's result; delete it to measure the model again")
-    return result
+    return cells.read_result(path, lambda r: isinstance(r.get("val_nats_per_char"), float))
 
 
 def first_sample(path: Path) -> str | None:

@@ -21,9 +21,7 @@ A resumed run skips finished models and continues the open one from its checkpoi
 
 from __future__ import annotations
 
-import json
 import math
-import sys
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,13 +30,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emergent import rundir
+from emergent import cells, rundir
 from emergent.errors import UserError
 from emergent.kinds.lm.config import CorpusConfig, LMEntry, LMExperiment, parse
 from emergent.kinds.lm.report import build, read_result
-from emergent.logger import MetricsLogger, numeric, read_rows
+from emergent.logger import MetricsLogger, numeric
 from emergent.modelfit import check_device, checkpoint_step, fit_in_cell
-from emergent.sweep.trial import OnResult, Trial
+from emergent.sweep.trial import Trial
 from generative import registry
 from generative.data import Dataset
 from generative.text import shakespeare
@@ -132,17 +130,12 @@ def model_dir(run_dir: Path, label: str) -> Path:
 
 def model_trial(cfg: LMExperiment, run_dir: Path, entry: LMEntry) -> Trial:
     cell = model_dir(run_dir, entry.label)
-
-    def run(quiet: bool, on_result: OnResult | None) -> None:
-        cell.mkdir(parents=True, exist_ok=True)
-        if not quiet:
-            print(f"[{cfg.name}] {entry.label} ({entry.model.name})", file=sys.stderr)
-        result = train_and_measure(cfg, cell, entry, tokens(cfg, run_dir), quiet)
-        rundir.write_text_atomic(cell / "result.json", json.dumps(result, indent=1))
-        if on_result is not None:
-            on_result(numeric(result))
-
-    return Trial(f"models/{entry.label}", (cell / "result.json").is_file, run)
+    return cells.result_trial(
+        f"models/{entry.label}",
+        cell,
+        f"[{cfg.name}] {entry.label} ({entry.model.name})",
+        lambda quiet: train_and_measure(cfg, cell, entry, tokens(cfg, run_dir), quiet),
+    )
 
 
 def train_and_measure(
@@ -208,18 +201,13 @@ def gradient_fit(
     `train.ema` > 0), the steps and the training seconds."""
     resume_step = checkpoint_step(cell)
     logger = MetricsLogger(cell, resume_step=resume_step)
-    earlier = [r for r in read_rows(cell / "metrics.jsonl") if r.get("kind") == "train"]
-    before = float(earlier[-1].get("elapsed_s") or 0.0) if earlier and resume_step else 0.0
-    began, estimating = time.perf_counter(), 0.0
+    clock = cells.TrainClock(cell, resume_step)
 
     def on_log(row: dict) -> None:
-        nonlocal estimating
-        elapsed = before + time.perf_counter() - began - estimating
-        logger.log({**row, "kind": "train", "elapsed_s": elapsed})
+        logger.log({**row, "kind": "train", "elapsed_s": clock.seconds})
         if cfg.eval.val_windows:
-            start = time.perf_counter()
-            loss = estimate_loss(model, data.val, cfg.block_size, cfg.eval.val_windows)
-            estimating += time.perf_counter() - start
+            with clock.paused():
+                loss = estimate_loss(model, data.val, cfg.block_size, cfg.eval.val_windows)
             logger.log({"step": row["step"], "kind": "val", "loss": loss})
 
     try:
@@ -235,7 +223,7 @@ def gradient_fit(
         )
     finally:
         logger.close()
-    return result.ema_model, budget.steps, before + time.perf_counter() - began - estimating
+    return result.ema_model, budget.steps, clock.seconds
 
 
 def write_samples(cfg: LMExperiment, cell: Path, model: torch.nn.Module, text: Tokens) -> None:

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import torch
+
 from emergent import rundir
 from emergent.errors import UserError
 from emergent.logger import numeric, read_rows
@@ -84,3 +86,15 @@ class TrainClock:
             yield
         finally:
             self.excluded += time.perf_counter() - start
+
+
+@contextmanager
+def cpu_threads(threads: int) -> Iterator[None]:
+    """PyTorch's CPU threads set to `threads` (0: left as they are), restored after."""
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

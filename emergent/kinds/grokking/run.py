@@ -63,7 +63,7 @@ def trial(cfg: GrokkingExperiment, run_dir: Path, weight_decay: float, seed: int
     cell = cell_dir(run_dir, weight_decay, seed)
 
     def compute(quiet: bool) -> dict:
-        with cpu_threads(cfg.train.threads):
+        with cells.cpu_threads(cfg.train.threads):
             return train_and_measure(cfg, cell, weight_decay, seed, quiet)
 
     banner = f"[{cfg.name}] weight decay {weight_decay:g}, seed {seed}"
@@ -179,18 +179,6 @@ def train_and_measure(
     save_array(cell / "embedding_final.npy", final)
     rows = [r for r in read_rows(cell / "metrics.jsonl") if r.get("kind") == "train"]
     return summarise(rows, final, memorised, weight_decay, seed, seconds, len(data.train))
-
-
-@contextmanager
-def cpu_threads(threads: int) -> Iterator[None]:
-    """PyTorch's CPU threads set to `threads` (0: left as they are), restored after."""
-    before = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @contextmanager

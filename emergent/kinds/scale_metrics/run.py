@@ -49,8 +49,15 @@ def trial(cfg: ScaleMetricsExperiment, run_dir: Path, size: SizeConfig, seed: in
         f"{size.label}/seed{seed}",
         cell,
         f"[{cfg.name}] {size.label}, seed {seed}",
-        lambda quiet: train_and_measure(cfg, cell, size, seed, quiet),
+        lambda quiet: measured_with_threads(cfg, cell, size, seed, quiet),
     )
+
+
+def measured_with_threads(
+    cfg: ScaleMetricsExperiment, cell: Path, size: SizeConfig, seed: int, quiet: bool
+) -> dict:
+    with cells.cpu_threads(cfg.threads):
+        return train_and_measure(cfg, cell, size, seed, quiet)
 
 
 def train_and_measure(

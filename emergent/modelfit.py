@@ -126,6 +126,14 @@ def fit_in_cell(
         raise UserError(f"{where}: {err}") from None
 
 
+def fit_logger(run_dir: Path, resume_step: int | None) -> MetricsLogger:
+    """The metrics logger of a fit in `run_dir` that continues from `resume_step`
+    (`checkpoint_step`): the rows logged after that checkpoint are dropped, as the fit logs
+    them again; with no checkpoint yet (a fit stopped before its first one starts over) every
+    row is dropped."""
+    return MetricsLogger(run_dir, resume_step=-1 if resume_step is None else resume_step)
+
+
 def checkpoint_step(run_dir: Path) -> int | None:
     """The step of the fit checkpoint in `run_dir` (None before the first one): a resumed fit
     continues from it, so rows logged after it are dropped from the logs.

@@ -241,3 +241,16 @@ def test_a_resumed_generative_run_logs_each_step_once_in_both_logs(tmp_path, mon
     events.Reload()
     logged = [(e.step, e.value) for e in events.Scalars("train/loss")]
     assert logged == [(r["step"], pytest.approx(r["loss"])) for r in train]
+
+
+def test_a_fit_that_starts_over_drops_every_row_of_the_session_that_was_stopped(tmp_path):
+    """A fit killed before its first checkpoint starts over on resume: the rows it had logged
+    would otherwise be there twice (the crash matrix found this in the lm kind)."""
+    from emergent.logger import read_rows
+    from emergent.modelfit import fit_logger
+
+    rows = [{"step": s, "kind": "train", "loss": 1.0 / s} for s in (5, 10, 15)]
+    for resume_step, kept in ((None, []), (10, [5, 10])):
+        (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        fit_logger(tmp_path, resume_step).close()
+        assert [r["step"] for r in read_rows(tmp_path / "metrics.jsonl")] == kept

@@ -7,8 +7,14 @@ from pathlib import Path
 from emergent import rundir
 from emergent.kinds.generative.config import GenerativeExperiment
 from emergent.kinds.generative.report import build
-from emergent.logger import MetricsLogger, numeric, read_rows
-from emergent.modelfit import check_device, checkpoint_step, load_data, train_and_evaluate
+from emergent.logger import numeric, read_rows
+from emergent.modelfit import (
+    check_device,
+    checkpoint_step,
+    fit_logger,
+    load_data,
+    train_and_evaluate,
+)
 from emergent.sweep.trial import OnResult, Trial
 from generative.train import FitConfig
 
@@ -35,7 +41,7 @@ def fit_and_measure(
     data = load_data(cfg.data.name, cfg.seed, cfg.data.options)
     # A resumed fit continues from its checkpoint's step: rows logged after it are redone, so
     # they are dropped from metrics.jsonl and TensorBoard alike.
-    logger = MetricsLogger(run_dir, resume_step=checkpoint_step(run_dir))
+    logger = fit_logger(run_dir, checkpoint_step(run_dir))
     rundir.write_state(run_dir, status="running")
     train = FitConfig(**{**cfg.train.__dict__, "seed": cfg.seed})
     metrics = train_and_evaluate(

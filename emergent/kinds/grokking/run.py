@@ -32,8 +32,8 @@ from emergent.errors import UserError
 from emergent.kinds.grokking.config import GrokkingExperiment, parse
 from emergent.kinds.grokking.fourier import frequency_power, key_frequencies, top_share
 from emergent.kinds.grokking.report import build, cell_dir, read_result
-from emergent.logger import MetricsLogger, read_rows
-from emergent.modelfit import check_device, checkpoint_step, fit_in_cell
+from emergent.logger import read_rows
+from emergent.modelfit import check_device, checkpoint_step, fit_in_cell, fit_logger
 from emergent.sweep.trial import Trial
 from generative import registry
 from generative.data import DataInfo, Dataset
@@ -149,7 +149,7 @@ def train_and_measure(
         checkpoint_every=train.checkpoint_every,
     )
     resume_step = checkpoint_step(cell)
-    logger = MetricsLogger(cell, resume_step=resume_step)
+    logger = fit_logger(cell, resume_step)
     clock = cells.TrainClock(cell, resume_step)
     memorised = cell / "embedding_memorised.npy"
 

@@ -31,8 +31,8 @@ from emergent.kinds.induction_heads.measure import (
     training_sequences,
 )
 from emergent.kinds.induction_heads.report import build, read_result
-from emergent.logger import MetricsLogger, numeric, read_rows
-from emergent.modelfit import check_device, checkpoint_step, fit_in_cell
+from emergent.logger import numeric, read_rows
+from emergent.modelfit import check_device, checkpoint_step, fit_in_cell, fit_logger
 from emergent.sweep.trial import Trial
 from generative.data import DataInfo, Dataset
 from generative.models.transformer import Transformer, TransformerConfig
@@ -95,7 +95,7 @@ def train_and_measure(
     data = dataset(cfg)
     model = build_model(cfg, layers, data.info)
     resume_step = checkpoint_step(cell)
-    logger = MetricsLogger(cell, resume_step=resume_step)
+    logger = fit_logger(cell, resume_step)
     half_len = cfg.task.half_len
     budget = FitConfig(**{**cfg.train.__dict__, "seed": cfg.seed})
     clock = cells.TrainClock(cell, resume_step)

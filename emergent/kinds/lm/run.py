@@ -34,8 +34,8 @@ from emergent import cells, rundir
 from emergent.errors import UserError
 from emergent.kinds.lm.config import CorpusConfig, LMEntry, LMExperiment, parse
 from emergent.kinds.lm.report import build, read_result
-from emergent.logger import MetricsLogger, numeric
-from emergent.modelfit import check_device, checkpoint_step, fit_in_cell
+from emergent.logger import numeric
+from emergent.modelfit import check_device, checkpoint_step, fit_in_cell, fit_logger
 from emergent.sweep.trial import Trial
 from generative import registry
 from generative.data import Dataset
@@ -200,7 +200,7 @@ def gradient_fit(
     a resumed fit, the estimates left out). Returns the model to measure (its EMA copy when
     `train.ema` > 0), the steps and the training seconds."""
     resume_step = checkpoint_step(cell)
-    logger = MetricsLogger(cell, resume_step=resume_step)
+    logger = fit_logger(cell, resume_step)
     clock = cells.TrainClock(cell, resume_step)
 
     def on_log(row: dict) -> None:

@@ -26,8 +26,8 @@ from emergent import cells, rundir
 from emergent.kinds.scale_metrics.config import ScaleMetricsExperiment, SizeConfig, parse
 from emergent.kinds.scale_metrics.measure import dataset, measure, problems
 from emergent.kinds.scale_metrics.report import METRICS, build, cell_dir, judge, read_result
-from emergent.logger import MetricsLogger, read_rows
-from emergent.modelfit import check_device, checkpoint_step, fit_in_cell
+from emergent.logger import read_rows
+from emergent.modelfit import check_device, checkpoint_step, fit_in_cell, fit_logger
 from emergent.sweep.trial import Trial
 from generative.models.transformer import Transformer
 from generative.text.tasks import Sequences
@@ -72,7 +72,7 @@ def train_and_measure(
     model = Transformer(data.info, size.options(cfg.task.sequence_len))
     budget = FitConfig(**{**cfg.train.__dict__, "seed": seed})
     resume_step = checkpoint_step(cell)
-    logger = MetricsLogger(cell, resume_step=resume_step)
+    logger = fit_logger(cell, resume_step)
     clock = cells.TrainClock(cell, resume_step)
 
     def on_log(row: dict) -> None:

@@ -151,6 +151,51 @@ def topographic_similarity(
     return _spearman(meaning_distance, message_distance)
 
 
+def positional_disentanglement(meanings: np.ndarray, messages: np.ndarray) -> float:
+    """Positional disentanglement, posdis (Chaabouni et al. 2020, sec. 3): how much each
+    message position speaks of one attribute only.
+
+    posdis = (1 / |J|) sum_{j in J} (I(m_j; a_(1)) - I(m_j; a_(2))) / H(m_j)
+
+    m_j the symbol at position j, a_(1) and a_(2) the attributes with the largest and second
+    largest mutual information with it, J the positions whose symbol is not constant
+    (H(m_j) > 0; a constant position says nothing and is skipped, as in EGG's
+    `information_gap_representation`). Entropies and informations in bits (the ratio does not
+    depend on the base). 1 for a code that writes each attribute at its own position; near 0
+    for a holistic one; NaN for a constant language (no position varies). Padding (-1) after
+    a short message counts as one more symbol of its position.
+
+    Args:
+        meanings: (N, n_attributes), at least two attributes; messages: (N, L).
+    """
+    s, m = _paired(meanings, messages, "positional_disentanglement")
+    return _information_gap(s, m)
+
+
+def bag_of_symbols_disentanglement(
+    meanings: np.ndarray, messages: np.ndarray, vocab_size: int
+) -> float:
+    """Bag-of-symbols disentanglement, bosdis (Chaabouni et al. 2020, sec. 3): posdis over the
+    counts of each symbol in a message instead of the symbol at each position, for codes that
+    say an attribute by how often a symbol occurs, wherever it stands.
+
+    bosdis = (1 / |S|) sum_{s in S} (I(n_s; a_(1)) - I(n_s; a_(2))) / H(n_s)
+
+    n_s the number of times symbol s occurs in the message, S the symbols 1..vocab_size - 1
+    whose count is not constant. Symbol 0 is left out, as EGG's `calc_bosdis` does (its end
+    of message); padding (-1) is no symbol. NaN for a constant language.
+
+    Args:
+        meanings: (N, n_attributes), at least two attributes; messages: (N, L) with symbols
+            in 0..vocab_size - 1 (and -1 for padding).
+    """
+    s, m = _paired(meanings, messages, "bag_of_symbols_disentanglement")
+    if m.size and m.max() >= vocab_size:
+        raise ValueError(f"bosdis: symbol {m.max()} is outside the vocabulary of {vocab_size}")
+    counts = (m[:, :, None] == np.arange(1, vocab_size)).sum(axis=1)  # (N, V - 1)
+    return _information_gap(s, counts)
+
+
 def communication_summary(rewards: np.ndarray, events: dict[str, np.ndarray]) -> dict[str, float]:
     """The communication metrics of a batch of signalling episodes.
 
@@ -187,3 +232,25 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float:
     rx, ry = rankdata(x) - (len(x) + 1) / 2, rankdata(y) - (len(y) + 1) / 2
     norm = np.sqrt((rx**2).sum() * (ry**2).sum())
     return float((rx * ry).sum() / norm) if norm > 0 else float("nan")
+
+
+def _paired(meanings: np.ndarray, messages: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    s = np.asarray(meanings).reshape(len(meanings), -1)
+    m = np.asarray(messages).reshape(len(messages), -1)
+    if len(s) != len(m):
+        raise ValueError(f"{name}: {len(s)} meanings but {len(m)} messages")
+    if s.shape[1] < 2:
+        raise ValueError(f"{name}: needs at least two attributes (a gap between the best two)")
+    return s, m
+
+
+def _information_gap(meanings: np.ndarray, representation: np.ndarray) -> float:
+    """Mean over the non-constant columns r of representation of (I(r; best attribute) -
+    I(r; second best)) / H(r); NaN when every column is constant."""
+    gaps = []
+    for r in representation.T:
+        h = _entropy(r[:, None])
+        if h > 0:
+            info = sorted((mutual_information(a, r) for a in meanings.T), reverse=True)
+            gaps.append((info[0] - info[1]) / h)
+    return float(np.mean(gaps)) if gaps else float("nan")

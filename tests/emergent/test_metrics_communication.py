@@ -11,11 +11,13 @@ from scipy.stats import spearmanr
 import envs
 from emergent.metrics.communication import (
     _spearman,
+    bag_of_symbols_disentanglement,
     communication_summary,
     edit_distances,
     message_entropy,
     messages_and_meanings,
     mutual_information,
+    positional_disentanglement,
     success_rate,
     topographic_similarity,
 )
@@ -139,3 +141,51 @@ def test_summary_of_signalling_episodes_with_a_compositional_and_a_random_protoc
     assert abs(chance["topographic_similarity"]) < 0.05
     assert chance["message_entropy"] > 3.9  # uniform over 16 messages
     assert chance["mutual_information"] < 0.3  # plug-in bias ~ (15 * 15) / (2 n ln 2) = 0.16
+
+
+def hand_built_languages() -> dict[str, np.ndarray]:
+    """Messages of two symbols for the 16 meanings of OBJECTS (two attributes of 4 values)."""
+    rng = np.random.default_rng(0)
+    holistic = rng.permutation(16)  # one arbitrary message per meaning: a bijection
+    return {
+        "compositional": OBJECTS.copy(),  # position i says attribute i
+        "swapped": OBJECTS[:, ::-1].copy(),  # the same, in the other order
+        "holistic": np.stack([holistic // 4, holistic % 4], axis=1),
+        "constant": np.zeros((16, 2), dtype=np.int64),
+    }
+
+
+def test_posdis_is_one_for_a_positional_code_low_for_a_holistic_one_nan_for_a_constant_one():
+    languages = hand_built_languages()
+    assert positional_disentanglement(OBJECTS, languages["compositional"]) == pytest.approx(1.0)
+    assert positional_disentanglement(OBJECTS, languages["swapped"]) == pytest.approx(1.0)
+    assert positional_disentanglement(OBJECTS, languages["holistic"]) < 0.5
+    assert np.isnan(positional_disentanglement(OBJECTS, languages["constant"]))
+
+
+def test_posdis_skips_a_constant_position_and_matches_a_hand_computed_gap():
+    # position 0 says attribute 0; position 1 is constant (skipped); position 2 says the sum
+    # mod 2 of both attributes' low bits: I = 0 with either attribute alone, so its gap is 0
+    code = np.stack([OBJECTS[:, 0], np.full(16, 3), (OBJECTS[:, 0] + OBJECTS[:, 1]) % 2], axis=1)
+    assert positional_disentanglement(OBJECTS, code) == pytest.approx((1.0 + 0.0) / 2)
+
+
+def test_bosdis_counts_symbols_wherever_they_stand_and_ignores_symbol_zero():
+    # attribute 0 = how many 1s, attribute 1 = how many 2s, in random order, padded with 0s
+    rng = np.random.default_rng(1)
+    rows = []
+    for a, b in OBJECTS:
+        row = np.array([1] * a + [2] * b + [0] * (6 - a - b))
+        rows.append(rng.permutation(row))
+    bag = np.array(rows)
+    assert bag_of_symbols_disentanglement(OBJECTS, bag, vocab_size=3) == pytest.approx(1.0)
+    assert positional_disentanglement(OBJECTS, bag) < 0.5  # no position carries one attribute
+    constant = np.zeros((16, 3), dtype=np.int64)  # only symbol 0: nothing left to count
+    assert np.isnan(bag_of_symbols_disentanglement(OBJECTS, constant, vocab_size=3))
+
+
+def test_disentanglement_needs_two_attributes_and_symbols_inside_the_vocabulary():
+    with pytest.raises(ValueError, match="two attributes"):
+        positional_disentanglement(OBJECTS[:, :1], OBJECTS)
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        bag_of_symbols_disentanglement(OBJECTS, OBJECTS, vocab_size=3)

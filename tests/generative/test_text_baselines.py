@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from generative import registry
-from generative.data import DataInfo, Dataset
+from generative.data import DataInfo
 from generative.models.language_model import LanguageModel
 from generative.models.text_baselines import (
     GRULM,
@@ -27,6 +27,7 @@ from generative.models.text_baselines import (
 from generative.text.shakespeare import load_corpus
 from generative.text.tokenizers import CharTokenizer
 from generative.train import FitConfig, build_optimizers, fit
+from tests.generative.token_pattern import PATTERN, token_data
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -224,17 +225,6 @@ def test_the_carried_state_does_not_change_the_sampled_tokens(temperature, top_k
     recomputed = model.generate(prefix, 24, gen=seeded(), use_cache=False, **options)
     assert carried.shape == (4, 27) and torch.equal(carried[:, :3], prefix)
     assert torch.equal(carried, recomputed)
-
-
-PATTERN = torch.tensor([3, 1, 4, 1, 5, 9, 2, 6])
-"""Period 8; the token after a 1 depends on the one before it."""
-
-
-def token_data(n: int = 64, length: int = 17) -> Dataset:
-    """Rows of the repeating pattern, row i starting at its i-th token: (n, length) int64."""
-    at = (torch.arange(n)[:, None] + torch.arange(length)) % len(PATTERN)
-    x = PATTERN[at]
-    return Dataset(DataInfo("pattern", (length,), "tokens", num_categories=V), x, x[:8], x[:8])
 
 
 def test_count_models_reach_the_entropy_their_context_leaves_on_the_pattern():

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from generative import registry
-from generative.data import DataInfo, Dataset
+from generative.data import DataInfo
 from generative.models.transformer import (
     SMALL_GELU,
     KVCache,
@@ -23,6 +23,7 @@ from generative.models.transformer import (
     sample_token,
 )
 from generative.train import FitConfig, build_optimizers, fit
+from tests.generative.token_pattern import PATTERN, token_data
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -227,17 +228,6 @@ def test_a_model_without_spared_parameters_keeps_one_param_group():
     (optimizer,) = build_optimizers(vae, FitConfig(weight_decay=0.1)).values()
     assert len(optimizer.param_groups) == 1
     assert optimizer.param_groups[0]["params"] == list(vae.parameters())
-
-
-PATTERN = torch.tensor([3, 1, 4, 1, 5, 9, 2, 6])
-"""Period 8; the token after a 1 depends on the one before it."""
-
-
-def token_data(n: int = 64, length: int = 17) -> Dataset:
-    """Rows of the repeating pattern, row i starting at its i-th token: (n, length) int64."""
-    at = (torch.arange(n)[:, None] + torch.arange(length)) % len(PATTERN)
-    x = PATTERN[at]
-    return Dataset(DataInfo("pattern", (length,), "tokens", num_categories=V), x, x[:8], x[:8])
 
 
 def test_a_tiny_model_learns_a_repeating_pattern():

@@ -1,12 +1,10 @@
 """The problems and what is measured on the held-out ones: one all-or-nothing metric (exact
 match of the greedy answer) beside continuous ones (per-token cross-entropy, per-digit
-accuracy, token edit distance).
+accuracy, token edit distance: `emergent.metrics.communication.edit_distances`).
 
 References:
     Schaeffer, Miranda & Koyejo 2023, "Are Emergent Abilities of Large Language Models a
         Mirage?", arXiv:2304.15004 (exact match against per-token metrics; edit distance).
-    Levenshtein 1966, "Binary codes capable of correcting deletions, insertions, and
-        reversals" (edit distance).
 """
 
 from __future__ import annotations
@@ -15,9 +13,9 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
 
 from emergent.kinds.scale_metrics.config import ScaleMetricsExperiment, data_info
+from emergent.metrics.communication import edit_distances
 from generative.data import Dataset
 from generative.models.language_model import LanguageModel
 from generative.text.tasks import AdditionTask, Sequences, addition
@@ -34,25 +32,6 @@ def dataset(task: AdditionTask, cfg: ScaleMetricsExperiment) -> Dataset:
     """x (N, 3k + 2) with targets y: `IGNORE` (-1) but at the k + 1 answer digits."""
     train, val = task.train, task.val
     return Dataset(data_info(cfg.task), train.x, val.x, val.x, train.y, val.y, val.y)
-
-
-def edit_distance(a: Tensor, b: Tensor) -> Tensor:
-    """(N,) Levenshtein distance between the token rows of a (N, L) and b (N, M): the fewest
-    insertions, deletions and substitutions that turn one into the other.
-
-    d[i, j] = min(d[i-1, j] + 1, d[i, j-1] + 1, d[i-1, j-1] + [a_i != b_j]),
-    d[i, 0] = i, d[0, j] = j; batched over the rows (L M steps of (N,) work).
-    """
-    N, L = a.shape
-    M = b.shape[1]
-    prev = torch.arange(M + 1, device=a.device).expand(N, M + 1)  # (N, M + 1) row i = 0
-    for i in range(1, L + 1):
-        row = [torch.full((N,), i, device=a.device)]
-        for j in range(1, M + 1):
-            substitute = prev[:, j - 1] + (a[:, i - 1] != b[:, j - 1]).long()
-            row.append(torch.minimum(torch.minimum(prev[:, j], row[j - 1]) + 1, substitute))
-        prev = torch.stack(row, dim=1)
-    return prev[:, M]
 
 
 @dataclass(frozen=True)
@@ -91,5 +70,5 @@ def measure(model: LanguageModel, task: AdditionTask, data: Sequences) -> Measur
         cross_entropy=float(cross_entropy),
         digit_accuracy=float(right.double().mean()),
         teacher_forced_accuracy=float((logits.argmax(-1) == answer).double().mean()),
-        edit_distance=float(edit_distance(greedy, answer).double().mean()),
+        edit_distance=float(edit_distances(greedy.cpu().numpy(), answer.cpu().numpy()).mean()),
     )

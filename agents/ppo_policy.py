@@ -38,7 +38,8 @@ class PPOPolicy:
     as `emergent.rollout.run_episodes` passes them; with one network per agent N must be a
     multiple of A. A recurrent policy keeps its state between calls and zeroes it every
     `episode_length` calls (all copies of a world end together after that many steps), when
-    the number of rows changes, or on `reset()`.
+    the number of rows changes, or on `reset()`. `action_probabilities` is for feedforward
+    policies only: a recurrent policy's distribution depends on its memory as well.
     """
 
     def __init__(self, net: ActorCritic, spec: EnvSpec, options: PPOConfig) -> None:
@@ -59,14 +60,8 @@ class PPOPolicy:
         (N, *obs_shape); sampled with `rng` unless deterministic."""
         device = next(self.net.parameters()).device
         n = len(obs)
-        agents = 1 if self.options.share_parameters else self.spec.num_agents
-        if n % agents:
-            raise ValueError(
-                f"ppo: {n} observations; per-agent networks need a multiple of {agents}"
-            )
-        x = torch.as_tensor(np.asarray(obs), device=device).reshape(
-            n // agents, agents, *self.obs_shape
-        )
+        x = self._batched(obs)  # (N / agents, agents, *obs_shape)
+        agents = x.shape[1]
         if self.options.recurrent:
             length = self.spec.episode_length
             if self._h is None or self._h.shape[0] != len(x) or self._calls % length == 0:
@@ -84,6 +79,33 @@ class PPOPolicy:
             std = self.net.std().expand(len(x), agents, -1).reshape(n, -1).cpu().numpy()
             out = out + std * rng.standard_normal(out.shape)
         return np.clip(out, self.spec.low, self.spec.high).astype(np.float32)
+
+    @torch.inference_mode()
+    def action_probabilities(self, obs: np.ndarray) -> np.ndarray:
+        """softmax(logits) (N, n) float64 for observations (N, *obs_shape); Discrete actions
+        and feedforward policies only (the recurrent state is neither used nor changed)."""
+        if self.spec.continuous:
+            raise ValueError("ppo: action_probabilities needs Discrete actions; these are a Box")
+        if self.options.recurrent:
+            raise ValueError(
+                "ppo: action_probabilities of a recurrent policy depends on its memory; "
+                "only feedforward policies (recurrent=false) give it"
+            )
+        logits, _, _ = self.net.step(self._batched(obs), None)
+        logits = logits.reshape(len(obs), -1).double()
+        return torch.softmax(logits, dim=-1).cpu().numpy()
+
+    def _batched(self, obs: np.ndarray) -> torch.Tensor:
+        """Observations (N, *obs_shape) as the network's (N / agents, agents, *obs_shape)."""
+        device = next(self.net.parameters()).device
+        n = len(obs)
+        agents = 1 if self.options.share_parameters else self.spec.num_agents
+        if n % agents:
+            raise ValueError(
+                f"ppo: {n} observations; per-agent networks need a multiple of {agents}"
+            )
+        x = torch.as_tensor(np.asarray(obs), device=device)
+        return x.reshape(n // agents, agents, *self.obs_shape)
 
     def save(self, path: str | Path) -> None:
         save_atomic(

@@ -41,6 +41,17 @@ class Policy(Protocol):
         ordered copy-major; sampled with `rng` unless `deterministic`."""
         ...
 
+    def action_probabilities(self, obs: np.ndarray) -> np.ndarray:
+        """The policy's action distribution (N, n) float64, rows summing to 1, for
+        observations (N, *obs_shape) ordered as in `act`, over a Discrete(n) action space;
+        what interventional measures such as causal influence of communication read.
+
+        Raises:
+            ValueError: the actions are not Discrete, or the policy cannot give its
+                distribution from the observations alone (a recurrent policy).
+        """
+        ...
+
     def save(self, path: str | Path) -> None:
         """Write the policy (weights and what rebuilds the network) to one file, atomically."""
         ...

@@ -8,6 +8,7 @@ as plain tensors and loaded with `weights_only=True`.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,27 @@ class RLlibPolicy:
     ) -> np.ndarray:
         """Actions (N,) int, or (N, D) float within the Box, for observations (N, *obs_shape)."""
         rng = rng if rng is not None else np.random.default_rng()
+        return self._per_module(obs, lambda inputs: self._choose(inputs, rng, deterministic))
+
+    @torch.inference_mode()
+    def action_probabilities(self, obs: np.ndarray) -> np.ndarray:
+        """softmax of the modules' action-distribution inputs (their logits), (N, n) float64,
+        for observations (N, *obs_shape); Discrete actions only."""
+        if self.spec.continuous:
+            raise ValueError(
+                "rllib_ppo: action_probabilities needs Discrete actions; these are a Box"
+            )
+
+        def softmax(logits: np.ndarray) -> np.ndarray:
+            z = np.exp(logits - logits.max(axis=-1, keepdims=True))
+            return z / z.sum(axis=-1, keepdims=True)
+
+        return self._per_module(obs, lambda inputs: softmax(inputs.astype(np.float64)))
+
+    def _per_module(
+        self, obs: np.ndarray, choose: Callable[[np.ndarray], np.ndarray]
+    ) -> np.ndarray:
+        """`choose(action_dist_inputs (M, k))` of each row's module, (N, ...) in row order."""
         obs = np.asarray(obs)
         n, agents = len(obs), self.spec.num_agents
         if len(self.modules) == 1:
@@ -99,10 +121,10 @@ class RLlibPolicy:
             x = torch.as_tensor(obs[index], device=device)
             x = x.float() / 255.0 if self.spec.image else x.float()
             inputs = module.forward_inference({"obs": x})["action_dist_inputs"].cpu().numpy()
-            actions = self._choose(inputs, rng, deterministic)
+            chosen = choose(inputs)
             if out is None:
-                out = np.zeros((n, *actions.shape[1:]), dtype=actions.dtype)
-            out[index] = actions
+                out = np.zeros((n, *chosen.shape[1:]), dtype=chosen.dtype)
+            out[index] = chosen
         assert out is not None
         return out
 

@@ -79,6 +79,16 @@ class SB3Policy:
         gumbel = -np.log(-np.log(rng.uniform(1e-12, 1.0, size=logits.shape)))
         return (logits + gumbel).argmax(axis=-1)  # Gumbel-max: a sample of softmax(logits)
 
+    @torch.no_grad()
+    def action_probabilities(self, obs: np.ndarray) -> np.ndarray:
+        """The categorical's probabilities (N, n) float64 for observations (N, *obs_shape)."""
+        space = self.module.action_space
+        if not isinstance(space, gymnasium.spaces.Discrete):
+            raise ValueError(f"sb3_ppo: action_probabilities needs Discrete actions, not {space}")
+        tensor, _ = self.module.obs_to_tensor(obs)
+        logits = self.module.get_distribution(tensor).distribution.logits.double()
+        return torch.softmax(logits, dim=-1).cpu().numpy()
+
     def save(self, path: str | Path) -> None:
         save_atomic(
             {

@@ -8,7 +8,7 @@ ones are a one-line `ValueError`) and returns a `BatchedEnv`. Adding a world is 
 
 from __future__ import annotations
 
-from envs import cleanup, commons, signalling, spread, wolfpack
+from envs import cleanup, commons, reference, signalling, speaker_listener, spread, wolfpack
 from envs.core import BatchedEnv, StepResult, World
 
 WORLDS: dict[str, World] = {
@@ -37,6 +37,16 @@ WORLDS: dict[str, World] = {
         wolfpack.RULES,
         wolfpack.WolfpackConfig,
         "Wolfpack: team versus lone hunting on a grid (`wolfpack`, version 1).",
+    ),
+    "speaker_listener": World(
+        speaker_listener.RULES,
+        speaker_listener.SpeakerListenerConfig,
+        "Speaker-listener: cooperative communication (`speaker_listener`, version 1), as MPE2's.",
+    ),
+    "reference": World(
+        reference.RULES,
+        reference.ReferenceConfig,
+        "Reference: two agents guide each other to landmarks (`reference`, version 1), as MPE2's.",
     ),
 }
 

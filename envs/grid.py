@@ -11,8 +11,11 @@ those pieces once:
 - move-conflict resolution (`resolve_moves`) and spawning at free spawn points (`spawn`);
 - beams: offset tables (`beam_offsets`) and the cells a beam reaches (`beam_reach`);
 - the colours the worlds share in observations and rendering;
+- cheap talk (Commons, Cleanup): joint move x token actions (`split_talk`), what every agent
+  says and hears in a step (`speak`), the token marks of rendered frames (`mark_tokens`) and
+  the checks of the talk settings (`check_talk`);
 - map checks (`valid_map`) and the bounds of the grid worlds' sizes (`MAX_MAP_SIDE`,
-  `MAX_VIEW_RADIUS`, `MAX_BEAM_LENGTH`, `MAX_BEAM_WIDTH`).
+  `MAX_VIEW_RADIUS`, `MAX_BEAM_LENGTH`, `MAX_BEAM_WIDTH`, `MAX_TALK_VOCAB`).
 
 What the agents see, their egocentric windows, is `envs.grid_view`.
 
@@ -24,6 +27,10 @@ Every function is pure and batched; the only Python loops are bounded by the num
 References:
     Leibo et al. 2017, "Multi-agent reinforcement learning in sequential social dilemmas",
     AAMAS. Vinitsky et al., sequential_social_dilemma_games (`map_env.py`, `agent.py`).
+    Lowe et al. 2017, "Multi-agent actor-critic for mixed cooperative-competitive
+    environments" (NeurIPS; MPE `simple_reference`, whose move x token actions are flattened
+    the same way). Lowe et al. 2019, "On the pitfalls of measuring emergent communication"
+    (AAMAS; the cut and scrambled channels of `envs.messages`).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from functools import lru_cache
 import numpy as np
 
 from envs.checks import check_int
+from envs.messages import SILENT, check_channel, heard
 
 WALL_CHAR = "@"  # the wall character of every grid world's ASCII maps
 
@@ -48,6 +56,9 @@ MAX_BEAM_LENGTH = 64
 quarter of the largest map side and 13 times the ssd beam of 5."""
 MAX_BEAM_WIDTH = 63
 """Lanes of a beam (odd, centred on the shooter): the largest odd width within 64 cells."""
+MAX_TALK_VOCAB = 64
+"""Tokens of the cheap-talk channel: an observation cell holds 3 + V bytes (67 at the bound,
+against 3 without talk) and an agent has 8 x V or 9 x V actions."""
 
 RGB = tuple[int, int, int]
 
@@ -84,6 +95,16 @@ AGENT_RGB = (
     (0, 128, 128),
     (255, 215, 180),
 )  # agent k of Commons and Cleanup has colour AGENT_RGB[k % 10]
+TOKEN_RGB = (
+    (255, 255, 255),
+    (0, 0, 0),
+    (255, 0, 0),
+    (0, 0, 255),
+    (255, 255, 0),
+    (0, 255, 0),
+    (255, 0, 255),
+    (0, 255, 255),
+)  # the mark of token k in rendered frames is TOKEN_RGB[k % 8]
 
 
 def movement_tables(num_actions: int) -> tuple[np.ndarray, np.ndarray]:
@@ -310,3 +331,65 @@ def check_beam(
             f"{world}: {width_name}={width!r}; must be an odd integer from 1 to "
             f"{MAX_BEAM_WIDTH} (lanes centred on the shooter)"
         )
+
+
+def check_talk(world: str, vocab: object, channel: object) -> None:
+    """One-line ValueErrors unless the cheap-talk vocabulary is an int in 0..MAX_TALK_VOCAB
+    (0: no channel) and `channel` is one of `envs.messages.CHANNELS`."""
+    check_int(world, "talk_vocab", vocab, 0, MAX_TALK_VOCAB, "0 = no channel; V extra channels")
+    check_channel(world, channel)
+
+
+def split_talk(actions: np.ndarray, num_moves: int, vocab: int) -> tuple[np.ndarray, np.ndarray]:
+    """Joint actions a = move + num_moves * token (MPE `simple_reference`'s flattening) ->
+    (move, token), each of `actions`' shape; with vocab 0 (no channel) the actions are moves
+    and every token is SILENT."""
+    if vocab == 0:
+        return actions, np.full(actions.shape, SILENT, dtype=np.int64)
+    return actions % num_moves, (actions // num_moves).astype(np.int64)
+
+
+def speak(
+    token: np.ndarray, active: np.ndarray, channel: str, vocab: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """What every agent says this step and what its listeners get.
+
+    Agents off the map at the start of the step say nothing (SILENT). The heard tokens go
+    through `envs.messages.heard` on `channel`: one draw per speaker, so all listeners of a
+    speaker hear the same token; an open channel draws nothing from `rng`, so a world with an
+    open channel takes the same random draws as without one.
+
+    Args:
+        token: (B, A) tokens in [0, vocab) chosen with the move.
+        active: (B, A) bool, agents on the map at the start of the step.
+        channel: "open", "cut" or "scrambled".
+        vocab: V >= 1.
+        rng: the source of scrambled tokens.
+    Returns:
+        said and heard, each (B, A) int64 in [0, V) or SILENT.
+    """
+    said = np.where(active, token, SILENT).astype(np.int64)
+    return said, heard(channel, said, vocab, rng)
+
+
+def mark_tokens(
+    frame: np.ndarray, pos: np.ndarray, tokens: np.ndarray, scale: int, show: np.ndarray
+) -> np.ndarray:
+    """Paint a square of TOKEN_RGB[k % 8], a third of the tile (at least one pixel), at the
+    centre of the tile of every shown agent that said token k; in place.
+
+    Args:
+        frame: (H * scale, W * scale, 3) uint8, a grid world's rendered map.
+        pos: (A, 2) (row, col) of the agents.
+        tokens: (A,) tokens said, SILENT where none.
+        scale: pixels per cell.
+        show: (A,) bool, the agents drawn on the frame.
+    Returns:
+        `frame`.
+    """
+    side = max(1, scale // 3)
+    start = (scale - side) // 2
+    for k in np.flatnonzero(show & (tokens >= 0)):  # at most A agents
+        r, c = (int(v) * scale + start for v in pos[k])
+        frame[r : r + side, c : c + side] = TOKEN_RGB[int(tokens[k]) % len(TOKEN_RGB)]
+    return frame

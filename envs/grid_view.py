@@ -5,6 +5,7 @@ Leibo et al. 2017 and the sequential social dilemma games. `observe` draws the m
 the world's layers (apples, beams, prey, ...) and the agents as small integer codes into a
 padded grid, gathers every agent's window at once with per-orientation flat offset tables
 (`view_offsets`, `view_codes`), and colours the codes through a palette at the end.
+`talk_channels` gathers, the same way, the tokens that the agents in view said (cheap talk).
 `egocentric_spaces` are the spaces every grid world has.
 
 References:
@@ -64,11 +65,53 @@ def view_codes(grid: np.ndarray, pos: np.ndarray, orient: np.ndarray, radius: in
 
 
 def egocentric_spaces(
-    view_size: int, num_actions: int
+    view_size: int, num_actions: int, talk_vocab: int = 0
 ) -> tuple[gymnasium.spaces.Box, gymnasium.spaces.Discrete]:
-    """One agent's spaces in a grid world: a (V, V, 3) uint8 RGB window, Discrete actions."""
+    """One agent's spaces in a grid world: a (V, V, 3 + talk_vocab) uint8 window (RGB, then
+    one channel per token, `talk_channels`) and Discrete actions."""
     V = view_size
-    return gymnasium.spaces.Box(0, 255, (V, V, 3), np.uint8), gymnasium.spaces.Discrete(num_actions)
+    box = gymnasium.spaces.Box(0, 255, (V, V, 3 + talk_vocab), np.uint8)
+    return box, gymnasium.spaces.Discrete(num_actions)
+
+
+def talk_channels(
+    shape: tuple[int, int],
+    radius: int,
+    pos: np.ndarray,
+    orient: np.ndarray,
+    heard: np.ndarray,
+    vocab: int,
+    on_map: np.ndarray,
+) -> np.ndarray:
+    """The tokens each agent hears, laid over its egocentric window: channel k of a view cell
+    is 255 where an agent on the map stands there and was heard saying token k this step.
+
+    An agent hears every other agent within its window ("heard by all within its view"), not
+    itself: its own cell, the centre, is always 0, so a cut channel leaves no trace of any
+    message in the observation. Agents off the map neither are heard nor hear (all zeros).
+
+    Args:
+        shape: (H, W) of the map.
+        radius: r; the window is S x S, S = 2r + 1.
+        pos: (B, A, 2) (row, col) of the agents.
+        orient: (B, A) their orientations.
+        heard: (B, A) int, the token heard from each agent in [0, vocab), or SILENT (-1).
+        vocab: V >= 1, the number of channels.
+        on_map: (B, A) bool, the agents in the game.
+    Returns:
+        (B, A, S, S, V) uint8, 0 or 255.
+    """
+    B, A = orient.shape
+    H, W = shape
+    r, S = radius, 2 * radius + 1
+    grid = np.zeros((B, H + 2 * r, W + 2 * r), dtype=np.int16)  # token + 1 where said, else 0
+    bi, ai = np.nonzero(on_map & (heard >= 0))
+    grid[bi, pos[bi, ai, 0] + r, pos[bi, ai, 1] + r] = heard[bi, ai] + 1
+    codes = view_codes(grid, pos, orient, r)  # (B, A, S*S)
+    codes[..., (S * S) // 2] = 0  # not oneself
+    codes[~on_map] = 0
+    hot = codes[..., None] == np.arange(1, vocab + 1, dtype=np.int16)  # (B, A, S*S, V)
+    return (hot.view(np.uint8) * np.uint8(255)).reshape(B, A, S, S, vocab)
 
 
 def observe(

@@ -3,7 +3,8 @@ of the grid worlds, and episodes -> GIF for every world.
 
 Each world's own `render` draws its state as an (H, W, 3) uint8 RGB frame, after
 `check_index` and `check_scale`; the grid worlds (Commons, Cleanup, Wolfpack) paint their
-cells with `grid_frame`, which draws the agents with `draw_agents`. `save_gif` writes a
+cells with `grid_frame`, which draws the agents with `draw_agents`; the particle worlds
+(speaker-listener, reference) draw discs with `disc_frame`. `save_gif` writes a
 sequence of frames.
 """
 
@@ -95,6 +96,54 @@ def draw_agents(
             tile[edge[facing], :] = FACING_RGB
         else:
             tile[:, edge[facing]] = FACING_RGB
+    return frame
+
+
+def disc_frame(
+    discs: Sequence[tuple[np.ndarray, float, Sequence[int]]],
+    size: int,
+    outline: Sequence[bool] | None = None,
+    tokens: Sequence[tuple[int, int]] = (),
+) -> np.ndarray:
+    """The plane seen from above, x to the right and y up, as mpe2 draws it: discs on white,
+    painted in order; for the particle worlds (speaker-listener, reference).
+
+    The view is the square [-c, c]^2 with c = max(1, largest |coordinate| + largest radius),
+    so every disc stays in the frame.
+
+    Args:
+        discs: (centre (2,), radius, rgb) of each disc.
+        size: pixels per side, >= 16.
+        outline: per disc, whether to give it a black outline (default none).
+        tokens: (token, vocabulary size) of each token to show, as strips of V cells
+            stacked along the top edge, the token's cell black (SILENT = -1: all empty).
+    Returns:
+        (size, size, 3) uint8.
+    """
+    centres = np.array([d[0] for d in discs], dtype=np.float64).reshape(-1, 2)
+    reach = max((d[1] for d in discs), default=0.0)
+    c = max(1.0, float(np.abs(centres).max(initial=0.0)) + reach)
+    pixel = 2 * c / size  # world units per pixel
+    axis = (np.arange(size) + 0.5) * pixel - c
+    x, y = axis[None, :], axis[::-1, None]  # (1, W) and (H, 1): row 0 is the top
+    frame = np.full((size, size, 3), 255, dtype=np.uint8)
+    for k, (centre, radius, rgb) in enumerate(discs):
+        d2 = (x - centre[0]) ** 2 + (y - centre[1]) ** 2  # (H, W)
+        if outline is not None and outline[k]:
+            frame[d2 <= radius**2] = 0
+            frame[d2 <= max(radius - 1.5 * pixel, 0.0) ** 2] = rgb
+        else:
+            frame[d2 <= radius**2] = rgb
+    top = 0
+    for said, vocab_size in tokens:
+        cell = max(1, size // (4 * vocab_size))
+        rows = frame[top : top + cell, : cell * vocab_size]  # (cell, V cell, 3) view
+        strip = rows.reshape(len(rows), vocab_size, cell, 3)
+        strip[:] = 200
+        strip[1:-1, :, 1:-1] = 255
+        if 0 <= said < vocab_size:
+            strip[:, said] = 0
+        top += cell
     return frame
 
 

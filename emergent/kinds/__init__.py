@@ -15,6 +15,7 @@ from emergent import config as config_mod
 from emergent import plotstyle, rundir
 from emergent.errors import Interrupted, UserError
 from emergent.kinds import (
+    communication,
     diffusion,
     gen_zoo,
     generative,
@@ -38,6 +39,7 @@ KINDS: dict[str, Kind] = {
     "grokking": grokking.KIND,
     "induction_heads": induction_heads.KIND,
     "scale_metrics": scale_metrics.KIND,
+    "communication": communication.KIND,
 }
 DEFAULT = "rl"
 

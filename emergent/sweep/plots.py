@@ -12,9 +12,9 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import EngFormatter, NullLocator
+from matplotlib.ticker import EngFormatter, MaxNLocator, NullLocator
 
-from emergent.metrics.aggregate import BootstrapCI, SeedSummary
+from emergent.metrics.aggregate import BootstrapCI, Difference, SeedSummary
 from emergent.plotstyle import LEARNED, RANDOM
 
 
@@ -156,6 +156,61 @@ def against_parameter(
         ax.set_visible(False)
     axes[0, 0].legend(frameon=False, fontsize=7)
     fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def differences(
+    names: Sequence[str],
+    metrics: dict[str, Sequence[Difference]],
+    labels: dict[str, str],
+    path: Path,
+    title: str,
+) -> None:
+    """Each setting's difference from the reference setting, one panel per metric: the
+    difference of the means with its 95 % interval, zero dashed, the permutation test's p
+    above each point.
+
+    Args:
+        names: the compared settings (the reference left out).
+        metrics: metric -> one difference per compared setting, in the order of `names`.
+    """
+    cols = min(len(metrics), 3)
+    rows = -(-len(metrics) // cols)
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(3.6 * cols + 1.2, (0.5 * len(names) + 1.5) * rows),
+        sharey=True,
+        squeeze=False,
+    )
+    y = np.arange(len(names))
+    for ax, (metric, found) in zip(axes.flat, metrics.items(), strict=False):
+        point = np.array([d.difference for d in found])
+        low, high = np.array([d.ci_low for d in found]), np.array([d.ci_high for d in found])
+        ax.errorbar(
+            point, y, xerr=[point - low, high - point], fmt="o", color=LEARNED, capsize=4, lw=2
+        )
+        ax.axvline(0.0, color=RANDOM, ls="--", lw=1)
+        for k, d in enumerate(found):
+            if np.isfinite(d.p_value):
+                ax.annotate(
+                    f"p = {d.p_value:.3f}",
+                    (d.difference, k),
+                    xytext=(0, 7),
+                    textcoords="offset points",
+                    ha="center",
+                    fontsize=7,
+                )
+        ax.set_yticks(y, names)
+        ax.set_ylim(-0.6, len(names) - 0.2)
+        ax.margins(x=0.15)
+        ax.xaxis.set_major_locator(MaxNLocator(5))
+        ax.set_title(labels.get(metric, metric), fontsize=9)
+    for ax in axes.flat[len(metrics) :]:
+        ax.set_visible(False)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

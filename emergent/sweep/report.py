@@ -6,7 +6,10 @@ stratified bootstrap of the seeds):
 - the final evaluation return of each setting: interquartile mean and mean with their CIs;
 - performance profiles: the fraction of a setting's runs whose final return exceeds tau;
 - learning curves: the IQM of the evaluation return at each evaluation step, with CI bands;
-- each of the world's metrics (social outcomes, ...) against the swept parameter: mean and CI.
+- each of the world's metrics (social outcomes, ...) against the swept parameter: mean and CI;
+- each setting against the first (in the order of the swept value): the difference of each
+  metric's mean with its bootstrap CI and a two-sided permutation test of "no difference"
+  (`aggregate.difference_of_means`), e.g. a channel for cheap talk against none.
 """
 
 from __future__ import annotations
@@ -69,6 +72,10 @@ class Aggregates:
     """Metric -> random play's mean per finished setting (NaN where there is none)."""
     x: np.ndarray
     xlabel: str
+    reference: int = 0
+    """Index in `done` of the setting the others are compared with (the first along x)."""
+    differences: dict[str, list[aggregate.Difference]] = field(default_factory=dict)
+    """Metric -> one difference per finished setting from the reference (its own: 0)."""
 
 
 def collect(
@@ -178,12 +185,46 @@ def _build(sweep_dir: Path) -> Path:
         plot_dir / "against_parameter.png",
         f"{sweep.name}: final evaluation against {xlabel} (mean of seeds, 95% CI)",
     )
-    found = Aggregates(kind, score, world, done, summaries, random, x, xlabel)
+    reference, differences = against_reference(done, metrics, x)
+    if len(done) > 1:
+        sweep_plots.differences(
+            [s.name for i, s in enumerate(done) if i != reference],
+            {
+                m: [d for i, d in enumerate(rows) if i != reference]
+                for m, rows in differences.items()
+            },
+            labels,
+            plot_dir / "differences.png",
+            f"{sweep.name}: each setting minus {done[reference].name} "
+            f"(mean of seeds, 95% CI; p: permutation test)",
+        )
+    found = Aggregates(
+        kind, score, world, done, summaries, random, x, xlabel, reference, differences
+    )
     write_aggregate(sweep_dir / "aggregate.json", sweep, found)
     text = render(sweep_dir, sweep, trials, found)
     path = sweep_dir / "report.md"
     rundir.write_text_atomic(path, text)
     return path
+
+
+def against_reference(
+    done: list[Setting], metrics: tuple[str, ...], x: np.ndarray
+) -> tuple[int, dict[str, list[aggregate.Difference]]]:
+    """The reference setting, the first along x (the smallest swept value: no channel in a
+    talk sweep), and each metric's difference of every setting from it, with its bootstrap
+    interval and permutation test (`aggregate.difference_of_means`)."""
+    reference = int(np.argsort(x, kind="stable")[0])
+    differences = {
+        m: [
+            aggregate.difference_of_means(
+                done[reference].values_of(m), s.values_of(m), REPS, CONFIDENCE, rng=0
+            )
+            for s in done
+        ]
+        for m in metrics
+    }
+    return reference, differences
 
 
 def _mean(values: np.ndarray) -> float:
@@ -236,6 +277,10 @@ def write_aggregate(path: Path, sweep: sweep_config.SweepConfig, found: Aggregat
                     for m, rows in summaries.items()
                 },
                 "random_mean": {m: clean(values[i]) for m, values in random.items()},
+                "difference_from_reference": {
+                    m: {k: clean(v) for k, v in rows[i]._asdict().items()}
+                    for m, rows in found.differences.items()
+                },
             }
         )
     data = {
@@ -243,6 +288,7 @@ def write_aggregate(path: Path, sweep: sweep_config.SweepConfig, found: Aggregat
         "confidence": CONFIDENCE,
         "bootstrap_reps": REPS,
         "swept": list(sweep.section.swept_keys),
+        "reference": done[found.reference].name if done else None,
         "settings": entries,
     }
     rundir.write_text_atomic(path, json.dumps(data, indent=1) + "\n")
@@ -316,6 +362,7 @@ def render(
         "![metrics against the swept parameter](plots/against_parameter.png)",
         "",
         *findings(sweep, found),
+        *compared(found),
         "## Trials",
         "",
         f"| trial | status | {final} | attempts | report |",
@@ -374,3 +421,61 @@ def findings(sweep: sweep_config.SweepConfig, found: Aggregates) -> list[str]:
             line += f" Random play: {baseline[0]:.2f} → {baseline[1]:.2f}."
         lines.append(line)
     return [*lines, ""]
+
+
+SIGNIFICANCE = 0.05
+"""Level of the permutation tests in the report."""
+
+
+def compared(found: Aggregates) -> list[str]:
+    """Each setting against the reference, metric by metric: the difference of the means with
+    its bootstrap CI, the permutation test's p-value and whether it is significant at 5 %."""
+    done, ref = found.done, found.reference
+    if len(done) < 2:
+        return []
+    name = done[ref].name
+    lines = [
+        f"## Each setting against `{name}`",
+        "",
+        f"Difference of the mean over seeds from `{name}`, with its {CONFIDENCE:.0%} percentile "
+        f"interval from {REPS:,} bootstrap resamples of each setting's seeds, and the p-value of "
+        "a two-sided permutation test of no difference (exact over every split of the seeds; "
+        "`emergent.metrics.aggregate.difference_of_means`). Each metric is tested on its own at "
+        f"{SIGNIFICANCE:.0%}, without a correction for testing several metrics; a test on few "
+        "seeds can miss a real difference, so 'not significant' means these seeds do not show "
+        "one, not that there is none.",
+        "",
+        "| metric | setting | seeds | difference [95% CI] | p | at 5 % |",
+        "|---|---|---|---|---|---|",
+    ]
+    verdicts = []
+    for metric, rows in found.differences.items():
+        for i, row in enumerate(rows):
+            if i == ref:
+                continue
+            if math.isnan(row.difference):
+                cells = "– | – | undefined (no seed measured it)"
+            else:
+                interval = f"{row.difference:+.2f} [{row.ci_low:+.2f}, {row.ci_high:+.2f}]"
+                if math.isnan(row.p_value):
+                    cells = f"{interval} | – | too few seeds to test"
+                else:
+                    significant = row.p_value < SIGNIFICANCE
+                    cells = f"{interval} | {row.p_value:.3f} | " + (
+                        "**significant**" if significant else "not significant"
+                    )
+                    verdicts.append((metric, done[i].name, row, significant))
+            seeds = f"{row.n} vs {row.n_reference}"
+            lines.append(f"| {metric} | {done[i].name} | {seeds} | {cells} |")
+    lines += ["", "![differences from the reference](plots/differences.png)", ""]
+    if verdicts:
+        shown = [v for v in verdicts if v[3]]
+        if shown:
+            text = "; ".join(
+                f"{m} at `{s}` ({r.difference:+.2f}, p = {r.p_value:.3f})" for m, s, r, _ in shown
+            )
+            lines.append(f"Significant at 5 %: {text}.")
+        else:
+            lines.append(f"No difference from `{name}` is significant at 5 % with these seeds.")
+        lines.append("")
+    return lines

@@ -9,7 +9,15 @@ A world without an entry gets returns and per-event counts only (`PLAIN`).
 
 from __future__ import annotations
 
-from emergent.worlds import cleanup, commons, signalling, spread, wolfpack
+from emergent.worlds import (
+    cleanup,
+    commons,
+    reference,
+    signalling,
+    speaker_listener,
+    spread,
+    wolfpack,
+)
 from emergent.worlds.base import PLAIN, WorldAnalysis, eval_rows, final_rows
 
 WORLDS: dict[str, WorldAnalysis] = {
@@ -18,6 +26,8 @@ WORLDS: dict[str, WorldAnalysis] = {
     "wolfpack": wolfpack.ANALYSIS,
     "spread": spread.ANALYSIS,
     "signalling": signalling.ANALYSIS,
+    "speaker_listener": speaker_listener.ANALYSIS,
+    "reference": reference.ANALYSIS,
 }
 
 

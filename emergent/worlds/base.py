@@ -5,10 +5,35 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 Summary = Callable[[np.ndarray, dict[str, np.ndarray]], dict[str, float]]
+
+
+@dataclass(frozen=True)
+class MessageIntervention:
+    """How to set the message a listener hears, for interventional measures of communication
+    (causal influence of communication, Lowe et al. 2019): who listens when, which messages
+    could be heard, and how a message is written into an observation.
+
+    `emergent.worlds.interventions` holds one per world with a channel and the CIC it gives.
+    """
+
+    listeners: Callable[[Any, int], np.ndarray]
+    """(world config, step t) -> indices (K,) of the agents acting on a heard message at step
+    t of an episode (empty where nobody does)."""
+    messages: Callable[[Any, np.random.Generator], np.ndarray]
+    """(world config, rng) -> the M candidate messages (M, L) int64, each once: all of them
+    where there are at most `interventions.MAX_MESSAGES`, else a uniform sample of that many."""
+    intervene: Callable[[np.ndarray, np.ndarray, Any], np.ndarray]
+    """(listener observations (N, D), messages (N, L), world config) -> the observations (N, D)
+    with row i hearing message i and nothing else changed."""
+    outcome: Callable[[np.ndarray, Any], np.ndarray] | None = None
+    """(action probabilities (N, n), world config) -> probabilities (N, n') of what the action
+    does (e.g. the choice a mod K, or the move with an unused token summed out), so that CIC
+    does not count differences between actions with the same effect; None: the actions."""
 
 
 @dataclass(frozen=True)
@@ -36,12 +61,26 @@ class WorldAnalysis:
     counted_events: tuple[str, ...] | None = None
     """Events whose per-agent episode totals are logged (None: all; codes such as tokens are
     not counts)."""
+    intervene: MessageIntervention | None = None
+    """How to intervene on the message listeners hear (worlds with a channel); with it the RL
+    kind logs the causal influence of communication of the learned listeners."""
 
 
 def eval_rows(rows: list[dict], policy: str) -> list[dict]:
-    """Evaluation rows of one policy ('learned' or 'random'), by step."""
+    """Evaluation rows of one policy ('learned', 'random', or a channel ablation such as
+    'learned_channel_cut'), by step."""
     found = [r for r in rows if r.get("kind") == "eval" and r.get("policy") == policy]
     return sorted(found, key=lambda r: r["step"])
+
+
+CHANNEL_ABLATIONS = ("cut", "scrambled")
+"""Channel modes (`envs.messages.CHANNELS`) the final evaluation of a world with an open
+channel also plays, with the same learned policy and evaluation seeds."""
+
+
+def channel_label(mode: str) -> str:
+    """The evaluation rows' policy label of a channel ablation: 'learned_channel_cut', ..."""
+    return f"learned_channel_{mode}"
 
 
 def final_rows(rows: list[dict]) -> tuple[dict, dict]:

@@ -1,5 +1,5 @@
 """Cleanup (Hughes et al. 2018): who cleans and who eats (division of labour), and the social
-outcomes."""
+outcomes; with cheap talk, what the agents say (`social.talk`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 from emergent.metrics.labour import labour_summary
 from emergent.metrics.social import social_outcomes
 from emergent.worlds.base import WorldAnalysis, final_rows, fmt_or_dash
-from emergent.worlds.social import SOCIAL, SOCIAL_EXPLANATION, SOCIAL_LABELS
+from emergent.worlds.social import SOCIAL, SOCIAL_EXPLANATION, SOCIAL_LABELS, TALK_LABELS, talk
 
 DIVISION_OF_LABOUR = 0.3
 """Specialisation from which a division of labour counts as emerged (0 none, 1 complete)."""
@@ -17,8 +17,13 @@ ABOVE_RANDOM = 0.1
 
 
 def summarize(rewards: np.ndarray, events: dict[str, np.ndarray]) -> dict[str, float]:
-    # NaN (undefined, e.g. shares when nobody cleaned) is written as null by the logger
-    return {**social_outcomes(rewards, events["removed"]), **labour_summary(rewards, events)}
+    """Social outcomes, division of labour and, with cheap talk, the tokens and what they say
+    of cleaning. NaN (undefined, e.g. shares when nobody cleaned) is written as null."""
+    return {
+        **social_outcomes(rewards, events["removed"]),
+        **labour_summary(rewards, events),
+        **talk(events, "clean_beams"),
+    }
 
 
 def labour_note(rows: list[dict]) -> str:
@@ -74,7 +79,7 @@ ANALYSIS = WorldAnalysis(
         "an agent 'mostly cleans' when c_i / Σc > e_i / Σe. " + SOCIAL_EXPLANATION
     ),
     metrics=("waste_cleaned_per_agent", "specialisation", "top_cleaner_share", *SOCIAL),
-    labels={**LABOUR_LABELS, **SOCIAL_LABELS},
+    labels={**LABOUR_LABELS, **SOCIAL_LABELS, **TALK_LABELS},
     summarize=summarize,
     learned="learned to clean and harvest",
     verdict=labour_note,

@@ -1,10 +1,20 @@
 """Commons Harvest (Perolat et al. 2017): the social outcomes, and whether learning brings the
-tragedy of the commons (the resource exhausted earlier in the episode than under random play)."""
+tragedy of the commons (the resource exhausted earlier in the episode than under random play);
+with cheap talk, what the agents say (`social.talk`)."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from emergent.worlds.base import WorldAnalysis, eval_rows
-from emergent.worlds.social import SOCIAL, SOCIAL_EXPLANATION, SOCIAL_LABELS, social
+from emergent.worlds.social import (
+    SOCIAL,
+    SOCIAL_EXPLANATION,
+    SOCIAL_LABELS,
+    TALK_LABELS,
+    social,
+    talk,
+)
 
 EARLIER_EXHAUSTION = 0.8
 """Learned sustainability below this fraction of random play's: the resource is exhausted
@@ -34,6 +44,11 @@ SCARCITY_LITERATURE = {
         "equal (Perolat et al. 2017)",
     ),
 }
+
+
+def summarize(rewards: np.ndarray, events: dict[str, np.ndarray]) -> dict[str, float]:
+    """The social outcomes and, with cheap talk, the tokens and what they say of eating."""
+    return {**social(rewards, events), **talk(events, "apples")}
 
 
 def tragedy_note(rows: list[dict]) -> str:
@@ -69,9 +84,10 @@ ANALYSIS = WorldAnalysis(
     heading="Social outcomes (Perolat et al. 2017)",
     explanation=SOCIAL_EXPLANATION,
     metrics=SOCIAL,
-    labels=SOCIAL_LABELS,
-    summarize=social,
+    labels={**SOCIAL_LABELS, **TALK_LABELS},
+    summarize=summarize,
     learned="learned to harvest",
     verdict=tragedy_note,
     literature={"env.regrowth_scale": SCARCITY_LITERATURE},
+    counted_events=("apples", "beams", "tagged", "removed"),  # not "token", a code
 )

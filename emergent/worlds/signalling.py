@@ -4,6 +4,7 @@ and how structured it is."""
 from __future__ import annotations
 
 from emergent.metrics.communication import communication_summary
+from emergent.worlds import interventions
 from emergent.worlds.base import WorldAnalysis, final_rows, fmt_or_dash
 
 SUCCESS_OVER_CHANCE = 0.25
@@ -53,19 +54,31 @@ ANALYSIS = WorldAnalysis(
     heading="Emergent communication (Lewis 1969; Lazaridou et al. 2018)",
     explanation=(
         "Success = share of games won; H(M) = entropy of the messages; I(M; S) = H(S) + H(M) − "
-        "H(S, M) between messages and targets, in bits (plug-in estimates); topographic "
-        "similarity = Spearman correlation between the Hamming distances of target pairs and "
-        "the edit distances of their messages (Brighton & Kirby 2006)."
+        "H(S, M) between messages and targets (positive signalling), in bits (plug-in "
+        "estimates); topographic similarity = Spearman correlation between the share of "
+        "attributes two targets differ in and the edit distance of their messages over the "
+        "messages' mean length (Brighton & Kirby 2006; EGG's definition); posdis / bosdis = "
+        "positional and bag-of-symbols disentanglement, in bits (Chaabouni et al. 2020)."
     ),
-    metrics=("success_rate", "mutual_information", "message_entropy", "topographic_similarity"),
+    metrics=(
+        "success_rate",
+        "mutual_information",
+        "message_entropy",
+        "topographic_similarity",
+        "posdis",
+        "bosdis",
+    ),
     labels={
         "success_rate": "Games won",
         "mutual_information": "I(message; target) (bits)",
         "message_entropy": "Message entropy H(M) (bits)",
         "topographic_similarity": "Topographic similarity",
+        "posdis": "Positional disentanglement (bits)",
+        "bosdis": "Bag-of-symbols disentanglement (bits)",
     },
     summarize=communication_summary,
     learned="learned to communicate",
     verdict=communication_note,
     counted_events=("success",),
+    intervene=interventions.SIGNALLING,
 )

@@ -21,6 +21,24 @@ Spaces (per agent):
         3 step right, 4 turn left, 5 turn right, 6 stay, 7 fire the tagging beam) and
         8 fire the cleaning beam.
 
+Cheap talk (optional, `talk_vocab` = T > 0; off by default, and then the world is exactly the
+one without it: same spaces, same numbers for the same seed):
+    action: Discrete(9 T), a = move + 9 * token, move as above and token in [0, T), as MPE's
+        `simple_reference` flattens its move x say actions. Every agent in the game says one
+        token every step; there is no silence token (a "silent" symbol would be one more token
+        to listeners, and a scrambled channel draws uniformly from all T): agents off the map,
+        and only they, say nothing (SILENT).
+    observation: (V, V, 3 + T) uint8: the RGB window, then channel 3 + k = 255 on the cell of
+        every other agent within the window that was heard saying token k on the last step
+        (heard by all within its view, literally). An agent does not hear itself: its centre
+        cell is 0 in every token channel, so a cut channel leaves no trace of any message.
+    channel: "open" delivers tokens as said; "cut" delivers none; "scrambled" replaces each
+        said token by a uniform one, the same for all its listeners (`envs.messages.heard`,
+        drawn from the env's generator after everything else in the step), to ablate the
+        channel of agents trained with it open (Lowe et al. 2019).
+    event "token": the token said + 1 (a code, not a count), 0 for agents off the map.
+    render: a small square in the token's colour (`envs.grid.TOKEN_RGB`) on each speaker.
+
 Dynamics, in order within a step:
     1. Moves and turns, as in Commons (walls block; swaps blocked; a random entrant wins).
     2. Eating: an agent ending its move on an apple eats it (+1 reward).
@@ -52,7 +70,8 @@ Episodes end by truncation at max_steps = 1000 (never terminated). The default m
 Defaults: 5 agents, view_radius 7, both beams 5 long and 3 wide, tag_timeout 25; see
 `CleanupConfig`.
 
-Version history: v1, first version.
+Version history: v1, first version; cheap talk added as an option that is off by default
+(the default world is unchanged).
 """
 
 from envs.cleanup import render, rules

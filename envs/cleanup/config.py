@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from envs.checks import MAX_AGENTS, MAX_STEPS, check_int, check_number, check_reward
 from envs.cleanup.maps import ALLOWED_CHARS, CLEANUP_MAP, SPAWN
-from envs.grid import MAX_VIEW_RADIUS, check_beam, valid_map
+from envs.grid import MAX_VIEW_RADIUS, check_beam, check_talk, valid_map
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,15 @@ class CleanupConfig:
     """Reward subtracted from a tagged player (ssd / Hughes 2018: 50). Both default to 0, as in
     Commons, so returns stay non-negative and the equality metric keeps its meaning; in
     [0, `checks.MAX_REWARD` = 1e6]."""
+    talk_vocab: int = 0
+    """Cheap talk: V tokens an agent may say each step, heard by every agent that has it in
+    view (V extra observation channels; actions become move + n_moves * token, see
+    `envs.cleanup`). 0 (default): no channel, the world exactly as without talk; at most
+    `grid.MAX_TALK_VOCAB` = 64 (V bytes more per observation cell)."""
+    channel: str = "open"
+    """What listeners get of the tokens (`envs.messages.CHANNELS`): "open" as said, "cut"
+    nothing, "scrambled" uniform random tokens; the last two ablate a trained channel
+    (Lowe et al. 2019). Ignored without talk."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "map", valid_map("cleanup", self.map, ALLOWED_CHARS))
@@ -109,6 +118,7 @@ class CleanupConfig:
             )
         check_reward("cleanup", "beam_cost", self.beam_cost, 0.0)
         check_reward("cleanup", "tag_penalty", self.tag_penalty, 0.0)
+        check_talk("cleanup", self.talk_vocab, self.channel)
         if not isinstance(self.clean_through_waste, bool):
             raise ValueError(
                 f"cleanup: clean_through_waste={self.clean_through_waste!r}; must be true or false"

@@ -1,8 +1,9 @@
 """Cleanup rules as pure batched functions of (config, state, actions, rng).
 
 One step, in order: moves and turns, eating, beams (tagging and cleaning), respawns, apple
-growth and waste spawning. Movement, collisions, orientation, beam geometry, respawning
-(`envs.grid`) and views (`envs.grid_view`) are the grid worlds' shared mechanics, as in Commons;
+growth and waste spawning, talk. Movement, collisions, orientation, beam geometry, respawning,
+cheap talk (`envs.grid`) and views (`envs.grid_view`) are the grid worlds' shared mechanics, as
+in Commons;
 Cleanup adds the river, its waste, the cleaning beam and the pollution-dependent apple growth.
 Every function advances all B copies at once; the only Python loops are bounded by the number
 of agents (collision passes).
@@ -34,11 +35,15 @@ from envs.grid import (
     move_agents,
     movement_tables,
     spawn,
+    speak,
+    split_talk,
 )
+from envs.messages import SILENT
 
 ACTIONS: tuple[str, ...] = (*MOVE_ACTIONS, "fire", "clean")  # Commons' eight, then clean
 FIRE, CLEAN = len(MOVE_ACTIONS), len(MOVE_ACTIONS) + 1  # 7, 8
 EVENT_NAMES: tuple[str, ...] = ("apples", "cleaned", "beams", "clean_beams", "tagged", "removed")
+TALK_EVENT = "token"  # with talk: the token said + 1 (a code, not a count), 0 when silent
 
 # (4 orientations, 9 actions, 2) moves and (4, 9) orientations after each action; see
 # `envs.grid.movement_tables` (firing and cleaning neither move nor turn).
@@ -62,6 +67,10 @@ class CleanupState:
         beams: (B, H, W) bool, cells covered by a tagging beam fired on the last step.
         clean_beams: (B, H, W) bool, cells covered by a cleaning beam fired on the last step.
         t: (B,) int32, steps taken since reset.
+        said: (B, A) int64, with talk the token each agent said on the last step (SILENT
+            before the first step and for agents off the map then); None without talk.
+        heard: (B, A) int64, what listeners got of `said` on the config's channel; None
+            without talk.
     """
 
     pos: np.ndarray
@@ -72,6 +81,8 @@ class CleanupState:
     beams: np.ndarray
     clean_beams: np.ndarray
     t: np.ndarray
+    said: np.ndarray | None = None
+    heard: np.ndarray | None = None
 
     @property
     def active(self) -> np.ndarray:
@@ -81,12 +92,13 @@ class CleanupState:
 
 def reset(cfg: CleanupConfig, batch_size: int, rng: np.random.Generator) -> CleanupState:
     """Agents at distinct random spawn points facing random ways; waste and apples as drawn
-    on the map ('H' and 'A')."""
+    on the map ('H' and 'A'); with talk, nothing said yet."""
     lay = parse(cfg.map)
     B, A = batch_size, cfg.num_agents
     H, W = lay.shape
     none = np.zeros((B, A), dtype=bool)
     flat = spawn(lay.spawns, W, np.zeros((B, A), np.intp), ~none, none, rng)  # (B, A)
+    silent = np.full((B, A), SILENT, dtype=np.int64) if cfg.talk_vocab else None
     return CleanupState(
         pos=np.stack([flat // W, flat % W], axis=-1).astype(np.int32),
         orient=rng.integers(0, 4, size=(B, A), dtype=np.int8),
@@ -96,6 +108,8 @@ def reset(cfg: CleanupConfig, batch_size: int, rng: np.random.Generator) -> Clea
         beams=np.zeros((B, H, W), dtype=bool),
         clean_beams=np.zeros((B, H, W), dtype=bool),
         t=np.zeros(B, dtype=np.int32),
+        said=silent,
+        heard=silent,
     )
 
 
@@ -107,19 +121,23 @@ def step(
     Args:
         cfg: the game settings.
         state: the current state of B copies.
-        actions: (B, A) integers in [0, 9), see `ACTIONS`; removed agents' actions are ignored.
-        rng: the source of collision priorities, respawn points, apples and waste.
+        actions: (B, A) integers in [0, 9), see `ACTIONS`; with talk_vocab V > 0, in
+            [0, 9 V): move a % 9 and token a // 9. Removed agents' actions are ignored.
+        rng: the source of collision priorities, respawn points, apples, waste and, on a
+            scrambled channel, the heard tokens (drawn last, so the world's own draws are
+            unchanged).
     Returns:
         The new state, rewards (B, A) float32 (+1 per apple, minus beam_cost per tagging shot
         and tag_penalty per hit) and events {"apples", "cleaned", "beams", "clean_beams",
-        "tagged", "removed"}, each (B, A) int32 (see `envs.cleanup`).
+        "tagged", "removed"} and, with talk, "token", each (B, A) int32 (see `envs.cleanup`).
     """
     lay = parse(cfg.map)
     B, A = actions.shape
     H, W = lay.shape
     rows = np.arange(B)[:, None]  # (B, 1)
     active = state.removed_for == 0  # (B, A)
-    act = np.where(active, actions, STAY)
+    move, token = split_talk(actions, len(ACTIONS), cfg.talk_vocab)  # (B, A) each
+    act = np.where(active, move, STAY)
 
     # 1. Moves and turns (`envs.grid`, as in Commons).
     cell, orient = move_agents(
@@ -165,6 +183,11 @@ def step(
     occupied[np.nonzero(on_map)[0], cell[on_map]] = True
     apples, waste = _grow(cfg, lay, apples, waste, occupied, rng)
 
+    # 6. Talk: what active agents said with their move, as their listeners get it.
+    said = heard = None
+    if cfg.talk_vocab:
+        said, heard = speak(token, active, cfg.channel, cfg.talk_vocab, rng)
+
     new = CleanupState(
         pos=np.stack([cell // W, cell % W], axis=-1).astype(np.int32),
         orient=orient.astype(np.int8),
@@ -174,6 +197,8 @@ def step(
         beams=beams.reshape(B, H, W),
         clean_beams=clean_beams.reshape(B, H, W),
         t=state.t + 1,
+        said=said,
+        heard=heard,
     )
     rewards = ate - cfg.beam_cost * fired - cfg.tag_penalty * tagged
     events = {
@@ -184,6 +209,8 @@ def step(
         "tagged": tagged.astype(np.int32),
         "removed": (removed_for > 0).astype(np.int32),
     }
+    if said is not None:
+        events[TALK_EVENT] = (said + 1).astype(np.int32)
     return new, rewards.astype(np.float32), events
 
 
@@ -287,10 +314,12 @@ def observe(cfg: CleanupConfig, state: CleanupState) -> np.ndarray:
 
     The agent sits at the centre (row r, col r) in SELF_RGB; outside the map looks like wall;
     removed agents see all zeros. Layers, later on top: floor or wall or water, waste,
-    apples, cleaning beams, tagging beams, other agents.
+    apples, cleaning beams, tagging beams, other agents. With talk, channel 3 + k is 255 on
+    the cell of every other agent in view heard saying token k on the last step
+    (`envs.grid_view.talk_channels`).
 
     Returns:
-        (B, A, V, V, 3) uint8 with V = 2 * view_radius + 1.
+        (B, A, V, V, 3 + talk_vocab) uint8 with V = 2 * view_radius + 1.
     """
     layers = (
         (state.waste, WASTE_RGB),
@@ -298,7 +327,8 @@ def observe(cfg: CleanupConfig, state: CleanupState) -> np.ndarray:
         (state.clean_beams, CLEAN_BEAM_RGB),
         (state.beams, BEAM_RGB),
     )
-    return grid_view.observe(
+    on_map = state.removed_for == 0
+    rgb = grid_view.observe(
         cfg.map,
         cfg.view_radius,
         state.pos,
@@ -306,18 +336,27 @@ def observe(cfg: CleanupConfig, state: CleanupState) -> np.ndarray:
         layers,
         AGENT_RGB,
         terrain=((WASTE + RIVER + STREAM, RIVER_RGB),),  # the river and stream look alike
-        on_map=state.removed_for == 0,
+        on_map=on_map,
     )
+    if not cfg.talk_vocab:
+        return rgb
+    shape = state.apples.shape[1:]
+    tokens = grid_view.talk_channels(
+        shape, cfg.view_radius, state.pos, state.orient, state.heard, cfg.talk_vocab, on_map
+    )
+    return np.concatenate([rgb, tokens], axis=-1)
 
 
 def spaces(cfg: CleanupConfig) -> tuple[gymnasium.spaces.Box, gymnasium.spaces.Discrete]:
-    """One agent's spaces: a (V, V, 3) uint8 window and Discrete(9) `ACTIONS`."""
-    return grid_view.egocentric_spaces(cfg.view_size, len(ACTIONS))
+    """One agent's spaces: a (V, V, 3) uint8 window and Discrete(9) `ACTIONS`; with talk
+    vocabulary T > 0, a (V, V, 3 + T) window and Discrete(9 T) moves x tokens."""
+    moves = len(ACTIONS) * max(cfg.talk_vocab, 1)
+    return grid_view.egocentric_spaces(cfg.view_size, moves, cfg.talk_vocab)
 
 
 def event_names(cfg: CleanupConfig) -> tuple[str, ...]:
-    """The keys of `step`'s events, the same for every config."""
-    return EVENT_NAMES
+    """The keys of `step`'s events: `EVENT_NAMES`, and "token" with talk."""
+    return (*EVENT_NAMES, TALK_EVENT) if cfg.talk_vocab else EVENT_NAMES
 
 
 @lru_cache(maxsize=16)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from envs.checks import MAX_AGENTS, MAX_STEPS, check_int, check_number, check_reward
 from envs.commons.maps import ALLOWED_CHARS, HARVEST_MAP, SPAWN
-from envs.grid import MAX_VIEW_RADIUS, check_beam, valid_map
+from envs.grid import MAX_VIEW_RADIUS, check_beam, check_talk, valid_map
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,15 @@ class CommonsConfig:
     tag_penalty: float = 0.0
     """Reward subtracted from a player when tagged (0 in Perolat 2017; ssd uses 50); in
     [0, `checks.MAX_REWARD` = 1e6] (rewards are float32)."""
+    talk_vocab: int = 0
+    """Cheap talk: V tokens an agent may say each step, heard by every agent that has it in
+    view (V extra observation channels; actions become move + n_moves * token, see
+    `envs.commons`). 0 (default): no channel, the world exactly as without talk; at most
+    `grid.MAX_TALK_VOCAB` = 64 (V bytes more per observation cell)."""
+    channel: str = "open"
+    """What listeners get of the tokens (`envs.messages.CHANNELS`): "open" as said, "cut"
+    nothing, "scrambled" uniform random tokens; the last two ablate a trained channel
+    (Lowe et al. 2019). Ignored without talk."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "map", valid_map("commons", self.map, ALLOWED_CHARS))
@@ -80,6 +89,7 @@ class CommonsConfig:
         check_number("commons", "regrowth_scale", self.regrowth_scale, 0.0)
         check_reward("commons", "beam_cost", self.beam_cost, 0.0)
         check_reward("commons", "tag_penalty", self.tag_penalty, 0.0)
+        check_talk("commons", self.talk_vocab, self.channel)
 
     @property
     def view_size(self) -> int:

@@ -1,10 +1,11 @@
 """Commons Harvest rules as pure batched functions of (config, state, actions, rng).
 
-One step, in order: moves and turns, eating, beams and tagging, respawns, apple regrowth.
+One step, in order: moves and turns, eating, beams and tagging, respawns, apple regrowth, talk.
 Every function advances all B copies at once; the only Python loops are bounded by the number
 of agents (collision passes) or are over constants. Orientations, moves, collisions, spawning,
-beam geometry (`envs.grid`) and egocentric views (`envs.grid_view`) are the grid worlds' shared
-mechanics; this module holds Commons' own: its actions, apples, tagging and observation layers.
+beam geometry, cheap talk (`envs.grid`) and egocentric views (`envs.grid_view`) are the grid
+worlds' shared mechanics; this module holds Commons' own: its actions, apples, tagging and
+observation layers.
 
 References:
     Perolat et al. 2017, "A multi-agent reinforcement learning model of common-pool resource
@@ -43,11 +44,15 @@ from envs.grid import (
     move_agents,
     movement_tables,
     spawn,
+    speak,
+    split_talk,
 )
+from envs.messages import SILENT
 
 ACTIONS: tuple[str, ...] = (*MOVE_ACTIONS, "fire")
 FIRE = len(MOVE_ACTIONS)  # 7
 EVENT_NAMES: tuple[str, ...] = ("apples", "beams", "tagged", "removed")
+TALK_EVENT = "token"  # with talk: the token said + 1 (a code, not a count), 0 when silent
 
 # (4 orientations, 8 actions, 2) moves and (4, 8) orientations after each action; see
 # `envs.grid.movement_tables` (firing neither moves nor turns).
@@ -68,6 +73,7 @@ __all__ = [
     "STAY",
     "STEP_LEFT",
     "STEP_RIGHT",
+    "TALK_EVENT",
     "TURN",
     "TURN_LEFT",
     "TURN_RIGHT",
@@ -92,6 +98,10 @@ class CommonsState:
         removed_for: (B, A) int32, steps the agent will still sit out; 0 = in the game.
         beams: (B, H, W) bool, cells covered by a beam fired on the last step.
         t: (B,) int32, steps taken since reset.
+        said: (B, A) int64, with talk the token each agent said on the last step (SILENT
+            before the first step and for agents off the map then); None without talk.
+        heard: (B, A) int64, what listeners got of `said` on the config's channel; None
+            without talk.
     """
 
     pos: np.ndarray
@@ -100,6 +110,8 @@ class CommonsState:
     removed_for: np.ndarray
     beams: np.ndarray
     t: np.ndarray
+    said: np.ndarray | None = None
+    heard: np.ndarray | None = None
 
     @property
     def active(self) -> np.ndarray:
@@ -108,12 +120,14 @@ class CommonsState:
 
 
 def reset(cfg: CommonsConfig, batch_size: int, rng: np.random.Generator) -> CommonsState:
-    """Agents at distinct random spawn points facing random ways; every apple cell full."""
+    """Agents at distinct random spawn points facing random ways; every apple cell full;
+    with talk, nothing said yet."""
     lay = parse(cfg.map)
     B, A = batch_size, cfg.num_agents
     H, W = lay.shape
     none = np.zeros((B, A), dtype=bool)
     flat = spawn(lay.spawns, W, np.zeros((B, A), np.intp), ~none, none, rng)  # (B, A)
+    silent = np.full((B, A), SILENT, dtype=np.int64) if cfg.talk_vocab else None
     return CommonsState(
         pos=np.stack([flat // W, flat % W], axis=-1).astype(np.int32),
         orient=rng.integers(0, 4, size=(B, A), dtype=np.int8),
@@ -121,6 +135,8 @@ def reset(cfg: CommonsConfig, batch_size: int, rng: np.random.Generator) -> Comm
         removed_for=np.zeros((B, A), dtype=np.int32),
         beams=np.zeros((B, H, W), dtype=bool),
         t=np.zeros(B, dtype=np.int32),
+        said=silent,
+        heard=silent,
     )
 
 
@@ -132,19 +148,23 @@ def step(
     Args:
         cfg: the game settings.
         state: the current state of B copies.
-        actions: (B, A) integers in [0, 8), see `ACTIONS`; removed agents' actions are ignored.
-        rng: the source of collision priorities, respawn points and regrowth.
+        actions: (B, A) integers in [0, 8), see `ACTIONS`; with talk_vocab V > 0, in
+            [0, 8 V): move a % 8 and token a // 8. Removed agents' actions are ignored.
+        rng: the source of collision priorities, respawn points, regrowth and, on a scrambled
+            channel, the heard tokens (drawn last, so the world's own draws are unchanged).
     Returns:
         The new state, rewards (B, A) float32 (+1 per apple, minus beam_cost per shot and
-        tag_penalty per hit) and events {"apples", "beams", "tagged", "removed"}, each (B, A)
-        int32; "removed" is 1 while the agent is off the map at the end of the step.
+        tag_penalty per hit) and events {"apples", "beams", "tagged", "removed"} and, with
+        talk, "token", each (B, A) int32; "removed" is 1 while the agent is off the map at
+        the end of the step, "token" the token said + 1 (0 for agents off the map).
     """
     lay = parse(cfg.map)
     B, A = actions.shape
     H, W = lay.shape
     rows = np.arange(B)[:, None]  # (B, 1)
     active = state.removed_for == 0  # (B, A)
-    act = np.where(active, actions, STAY)
+    move, token = split_talk(actions, len(ACTIONS), cfg.talk_vocab)  # (B, A) each
+    act = np.where(active, move, STAY)
 
     # 1. Moves and turns.
     cell, orient = move_agents(
@@ -178,6 +198,11 @@ def step(
     occupied[np.nonzero(on_map)[0], cell[on_map]] = True
     apples = _regrow(cfg, lay, apples, occupied, rng)
 
+    # 6. Talk: what active agents said with their move, as their listeners get it.
+    said = heard = None
+    if cfg.talk_vocab:
+        said, heard = speak(token, active, cfg.channel, cfg.talk_vocab, rng)
+
     new = CommonsState(
         pos=np.stack([cell // W, cell % W], axis=-1).astype(np.int32),
         orient=orient.astype(np.int8),
@@ -185,6 +210,8 @@ def step(
         removed_for=removed_for,
         beams=beams.reshape(B, H, W),
         t=state.t + 1,
+        said=said,
+        heard=heard,
     )
     rewards = ate - cfg.beam_cost * fired - cfg.tag_penalty * tagged
     events = {
@@ -193,6 +220,8 @@ def step(
         "tagged": tagged.astype(np.int32),
         "removed": (removed_for > 0).astype(np.int32),
     }
+    if said is not None:
+        events[TALK_EVENT] = (said + 1).astype(np.int32)
     return new, rewards.astype(np.float32), events
 
 
@@ -201,26 +230,36 @@ def observe(cfg: CommonsConfig, state: CommonsState) -> np.ndarray:
 
     The agent sits at the centre (row r, col r) in SELF_RGB; outside the map looks like wall;
     layers, later on top: floor or wall, apples, beams, other agents. Removed agents see all
-    zeros.
+    zeros. With talk, channel 3 + k is 255 on the cell of every other agent in view heard
+    saying token k on the last step (`envs.grid_view.talk_channels`).
 
     Returns:
-        (B, A, V, V, 3) uint8 with V = 2 * view_radius + 1.
+        (B, A, V, V, 3 + talk_vocab) uint8 with V = 2 * view_radius + 1.
     """
     layers = ((state.apples, APPLE_RGB), (state.beams, BEAM_RGB))
     on_map = state.removed_for == 0
-    return grid_view.observe(
+    rgb = grid_view.observe(
         cfg.map, cfg.view_radius, state.pos, state.orient, layers, AGENT_RGB, on_map=on_map
     )
+    if not cfg.talk_vocab:
+        return rgb
+    shape = state.apples.shape[1:]
+    tokens = grid_view.talk_channels(
+        shape, cfg.view_radius, state.pos, state.orient, state.heard, cfg.talk_vocab, on_map
+    )
+    return np.concatenate([rgb, tokens], axis=-1)
 
 
 def spaces(cfg: CommonsConfig) -> tuple[gymnasium.spaces.Box, gymnasium.spaces.Discrete]:
-    """One agent's spaces: a (V, V, 3) uint8 window and Discrete(8) `ACTIONS`."""
-    return grid_view.egocentric_spaces(cfg.view_size, len(ACTIONS))
+    """One agent's spaces: a (V, V, 3) uint8 window and Discrete(8) `ACTIONS`; with talk
+    vocabulary T > 0, a (V, V, 3 + T) window and Discrete(8 T) moves x tokens."""
+    moves = len(ACTIONS) * max(cfg.talk_vocab, 1)
+    return grid_view.egocentric_spaces(cfg.view_size, moves, cfg.talk_vocab)
 
 
 def event_names(cfg: CommonsConfig) -> tuple[str, ...]:
-    """The keys of `step`'s events, the same for every config."""
-    return EVENT_NAMES
+    """The keys of `step`'s events: `EVENT_NAMES`, and "token" with talk."""
+    return (*EVENT_NAMES, TALK_EVENT) if cfg.talk_vocab else EVENT_NAMES
 
 
 def _beam_cells(

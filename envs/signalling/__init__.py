@@ -44,11 +44,19 @@ Events (per step, (B, A) int32; speaker columns 2p, listener columns 2p + 1):
 `emergent.metrics.communication` reads these (success rate, message entropy, mutual
 information, topographic similarity).
 
+Messages follow `envs.messages`: with `end_token`, token 0 ends a message and the positions
+after it are 0; `channel` "cut" or "scrambled" changes what the listener hears (nothing, or a
+uniformly random token for each one said) for ablations of trained agents, never what the
+speaker said (its observation and the events). `held_out` objects (attribute combinations,
+chosen by `split_seed`) are kept out of the games of split "train" and are the only ones in the
+games of split "held_out", a generalisation test (Chaabouni et al. 2020).
+
 Episodes last L + 1 steps and end by termination (the game is over; nothing to bootstrap),
 every copy on the same step. Defaults: 2 attributes x 4 values (16 objects), L = 2, V = 4
 (16 messages), K = 4 candidates; see `SignallingConfig`.
 
-Version history: v1, first version.
+Version history: v1, first version. The end token, the channel modes and the held-out split
+are settings whose defaults play v1's game unchanged.
 """
 
 from envs.core import Rules

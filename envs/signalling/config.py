@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from envs.checks import MAX_AGENTS, check_int, check_reward
+from envs.messages import check_channel
+from envs.signalling.split import max_held_out
 
 MAX_OBJECTS = 2**62  # n_values ** n_attributes must stay below this (int64 object indices)
 MAX_ATTRIBUTES = 16  # with MAX_VALUES: object codes of at most 2048 floats
@@ -13,6 +15,9 @@ MAX_MESSAGE_LENGTH = 32  # with MAX_VOCAB_SIZE: messages of at most 32768 one-ho
 MAX_VOCAB_SIZE = 1024
 MAX_CANDIDATES = 1024
 MAX_OBS_SIZE = 2**18  # floats in one observation: 1 MiB per agent, 64 MiB for 64 agents
+MAX_SPLIT_OBJECTS = 2**20  # a held-out split lists the objects: at most 1,048,576 of them
+MAX_SPLIT_SEED = 10**6
+SPLITS = ("train", "held_out", "all")
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,26 @@ class SignallingConfig:
     `checks.MAX_REWARD` = 1e6 in magnitude (rewards are float32)."""
     failure_reward: float = 0.0
     """Reward of both players of a pair when the listener picks a distractor; as above."""
+    end_token: bool = False
+    """With an end token, token `envs.messages.EOS` = 0 ends the message (EGG's convention):
+    whatever the speaker does afterwards, the remaining positions are 0. Without, every
+    message has exactly L tokens."""
+    channel: str = "open"
+    """What the listener hears (`envs.messages.CHANNELS`): "open" the message as sent, "cut"
+    nothing (its message rows stay zero), "scrambled" a uniformly random token for each one
+    sent. The speaker always sees its own message; events record what was said."""
+    held_out: int = 0
+    """Objects (attribute combinations) kept out of training for a generalisation test
+    (Chaabouni et al. 2020): 0, or K to n_objects - K, and only with at most
+    MAX_SPLIT_OBJECTS = 2**20 objects. They are the first `held_out` objects of a permutation
+    drawn with `split_seed`; every attribute value must still occur in training."""
+    split: str = "train"
+    """Which objects the K candidates are drawn from (`SPLITS`): "train" the objects not held
+    out, "held_out" the held-out ones (a game on unseen combinations only), "all" every
+    object. With held_out = 0 all three are every object."""
+    split_seed: int = 0
+    """Seed of the held-out split, 0 to MAX_SPLIT_SEED = 10**6; it fixes the split across runs
+    and across the train and test copies of the world."""
 
     def __post_init__(self) -> None:
         code = "an object's code is n_attributes * n_values floats"
@@ -104,6 +129,41 @@ class SignallingConfig:
             )
         for name in ("success_reward", "failure_reward"):
             check_reward("signalling", name, getattr(self, name))
+        if not isinstance(self.end_token, bool):
+            raise ValueError(f"signalling: end_token={self.end_token!r}; must be true or false")
+        check_channel("signalling", self.channel)
+        if self.split not in SPLITS:
+            raise ValueError(
+                f"signalling: split={self.split!r}; must be one of {', '.join(SPLITS)}"
+            )
+        check_int("signalling", "split_seed", self.split_seed, 0, MAX_SPLIT_SEED)
+        self._check_held_out()
+
+    def _check_held_out(self) -> None:
+        """held_out is 0, or from K to n_objects - K on a world of at most 2**20 objects."""
+        if isinstance(self.held_out, int) and self.held_out == 0:
+            return
+        if self.n_objects > MAX_SPLIT_OBJECTS:
+            raise ValueError(
+                f"signalling: held_out={self.held_out!r} needs at most {MAX_SPLIT_OBJECTS:,}"
+                f" objects (the split lists them); this world has {self.n_objects:,}"
+            )
+        K = self.num_candidates
+        high = max_held_out(self.n_values, self.n_attributes, K)
+        if high < K:
+            raise ValueError(
+                f"signalling: held_out={self.held_out!r}; holding objects out needs at least"
+                f" K + max(K, n_values) = {K + max(K, self.n_values)} objects and this world"
+                f" has {self.n_objects}; use held_out=0"
+            )
+        check_int(
+            "signalling",
+            "held_out",
+            self.held_out,
+            K,
+            high,
+            f"0, or K = {K} candidates on both sides and max(K, n_values) objects in training",
+        )
 
     @property
     def n_objects(self) -> int:

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 import gymnasium
 import numpy as np
 
+from envs.messages import EOS, SILENT, heard
 from envs.signalling.config import SignallingConfig
+from envs.signalling.split import attributes, split_objects
 
 SPEAKER, LISTENER = 0, 1  # role of agent a is a % 2; its pair is a // 2
 _SAMPLE_BY_SORTING = 4096  # up to this many objects, draw candidates by sorting random keys
@@ -39,7 +41,9 @@ class SignallingState:
     Attributes:
         candidates: (B, P, K, n_attributes) int64 attribute values, K distinct objects.
         target: (B, P) int64, position of the target among the candidates.
-        message: (B, P, L) int64 tokens in [0, V); -1 where not yet spoken.
+        message: (B, P, L) int64 tokens in [0, V) as said; -1 where not yet spoken.
+        heard: (B, P, L) int64 tokens the listener got (`envs.messages.heard` of `message`
+            on the config's channel); -1 where nothing was heard.
         choice: (B, P) int64, the listener's pick in [0, K); -1 before the last step.
         t: (B,) int32, steps taken since reset.
     """
@@ -47,6 +51,7 @@ class SignallingState:
     candidates: np.ndarray
     target: np.ndarray
     message: np.ndarray
+    heard: np.ndarray
     choice: np.ndarray
     t: np.ndarray
 
@@ -58,15 +63,20 @@ class SignallingState:
 
 
 def reset(cfg: SignallingConfig, batch_size: int, rng: np.random.Generator) -> SignallingState:
-    """Draw K distinct objects per pair uniformly from all objects, in random order, and a
-    target position uniform in [0, K); the message and the choice start empty."""
+    """Draw K distinct objects per pair uniformly from the config's split (`split_objects`),
+    in random order, and a target position uniform in [0, K); the message and the choice
+    start empty."""
     B, P, K, L = batch_size, cfg.pairs, cfg.num_candidates, cfg.message_length
-    objects = _distinct_objects(cfg.n_objects, (B, P), K, rng)  # (B, P, K)
-    radix = cfg.n_values ** np.arange(cfg.n_attributes, dtype=np.int64)  # (n_attributes,)
+    pool = split_objects(cfg)
+    if pool is None:
+        objects = _distinct_objects(cfg.n_objects, (B, P), K, rng)  # (B, P, K)
+    else:
+        objects = pool[_distinct_objects(len(pool), (B, P), K, rng)]
     return SignallingState(
-        candidates=(objects[..., None] // radix) % cfg.n_values,
+        candidates=attributes(cfg, objects),
         target=rng.integers(0, K, size=(B, P)),
-        message=np.full((B, P, L), -1, dtype=np.int64),
+        message=np.full((B, P, L), SILENT, dtype=np.int64),
+        heard=np.full((B, P, L), SILENT, dtype=np.int64),
         choice=np.full((B, P), -1, dtype=np.int64),
         t=np.zeros(B, dtype=np.int32),
     )
@@ -87,7 +97,8 @@ def step(
             listener. At steps t < L a speaker's action a sends token a mod V and listeners'
             actions are ignored; at step t = L a listener's action a picks candidate a mod K
             and speakers' actions are ignored. Steps after L change nothing.
-        rng: unused (no chance after reset); taken so that every world's step has one form.
+        rng: draws the scrambled tokens of a "scrambled" channel (no other chance after
+            reset).
     Returns:
         The new state, rewards (B, A) float32 (success_reward or failure_reward to both
         players of a pair at step L, 0 before) and events, each (B, A) int32, speaker columns
@@ -104,8 +115,17 @@ def step(
     choosing = state.t == L  # (B,)
 
     token = act[..., SPEAKER] % V  # (B, P)
+    if cfg.end_token and L > 1:  # after the end token every position is EOS
+        ended = (state.message == EOS).any(axis=-1)  # (B, P)
+        token = np.where(ended, EOS, token)
     here = (np.arange(L) == state.t[:, None]) & speaking[:, None]  # (B, L) position spoken now
     message = np.where(here[:, None, :], token[..., None], state.message)
+    if cfg.channel == "open":
+        heard_now = message
+    else:
+        rng = rng if rng is not None else np.random.default_rng()
+        got = heard(cfg.channel, token, V, rng)  # (B, P)
+        heard_now = np.where(here[:, None, :], got[..., None], state.heard)
     pick = act[..., LISTENER] % K  # (B, P)
     choice = np.where(choosing[:, None], pick, state.choice)
     success = choosing[:, None] & (pick == state.target)  # (B, P)
@@ -125,7 +145,7 @@ def step(
     target_object = state.target_object  # (B, P, n_attributes)
     for i in range(cfg.n_attributes):
         events[f"attr_{i}"] = per_agent((target_object[..., i] + 1) * choosing[:, None], zero)
-    new = SignallingState(state.candidates, state.target, message, choice, state.t + 1)
+    new = SignallingState(state.candidates, state.target, message, heard_now, choice, state.t + 1)
     return new, rewards, events
 
 
@@ -166,8 +186,8 @@ def observe(cfg: SignallingConfig, state: SignallingState) -> np.ndarray:
     candidates (K * n_attributes * n_values): the K candidates' codes in the listener's order;
         listeners only (zeros for speakers);
     message (L * V): one-hot of each token sent so far, zeros at positions not yet spoken;
-        both roles (the speaker sees its own message, the listener the message so far, the
-        whole message at step L when it chooses).
+        both roles (the speaker sees its own message, the listener the message so far as
+        heard on the config's channel, the whole message at step L when it chooses).
 
     Returns:
         (B, A, D) float32, agents interleaved speaker, listener as in `step`.
@@ -184,7 +204,8 @@ def observe(cfg: SignallingConfig, state: SignallingState) -> np.ndarray:
     obs[:, :, SPEAKER, parts["target"]] = hot_values[state.target_object].reshape(B, P, -1)
     obs[:, :, LISTENER, parts["candidates"]] = hot_values[state.candidates].reshape(B, P, -1)
     hot_tokens = np.eye(V + 1, dtype=np.float32)[:, 1:]  # row 0 (token -1, unspoken) is zeros
-    obs[:, :, :, parts["message"]] = hot_tokens[state.message + 1].reshape(B, P, 1, -1)
+    obs[:, :, SPEAKER, parts["message"]] = hot_tokens[state.message + 1].reshape(B, P, -1)
+    obs[:, :, LISTENER, parts["message"]] = hot_tokens[state.heard + 1].reshape(B, P, -1)
     return obs.reshape(B, 2 * P, -1)
 
 

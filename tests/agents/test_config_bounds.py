@@ -38,9 +38,10 @@ ZERO_ALLOWED = {
 SHIPPED = {
     path.stem: raw["agent"]
     for path in sorted((Path(__file__).parents[2] / "experiments").glob("*.yaml"))
-    if "agent" in (raw := yaml.safe_load(path.read_text()))
+    if "agent" in (raw := yaml.safe_load(path.read_text())) and raw.get("kind", "rl") == "rl"
 }
-"""The agent section of every experiment file that trains a learner."""
+"""The agent section of every experiment file that trains a learner (kind rl; the talking
+agents of kind communication are not `agents.LEARNERS`)."""
 
 
 def field_kinds(cls: type) -> dict[str, str]:

@@ -11,6 +11,7 @@ import torch
 
 import agents
 import envs
+from agents import ppo_config
 from agents.ppo import PPO, PPOPolicy
 from agents.ppo_buffer import compute_gae
 from agents.ppo_networks import log_prob_entropy
@@ -316,3 +317,38 @@ def test_reward_sharing_mixes_own_and_copy_mean_rewards(alpha):
         torch.testing.assert_close((1 - alpha) * own + alpha * own.mean(-1, keepdim=True), learned)
     else:
         torch.testing.assert_close(learned[..., 0], learned[..., 1])  # the collective reward
+
+
+def sharp_policy(share: bool = True, recurrent: bool = False) -> PPOPolicy:
+    """An untrained policy on CueEnv whose actor outputs are scaled up (far from uniform)."""
+    options = ppo_config.PPOConfig(**FAST, share_parameters=share, recurrent=recurrent)
+    spec = env_spec(CueEnv(1))
+    net = build_network(spec, options, seed=0)
+    with torch.no_grad():
+        for p in net.actor.parameters():
+            p.mul_(300.0)
+    return PPOPolicy(net, spec, options)
+
+
+@pytest.mark.parametrize("share", [True, False])
+def test_action_probabilities_are_softmax_rows_that_sampled_actions_follow(share):
+    policy = sharp_policy(share)
+    obs = CueEnv(2).reset(seed=3).reshape(4, -1)  # 2 copies x 2 agents
+    probs = policy.action_probabilities(obs)  # (4, 3)
+    assert probs.dtype == np.float64 and probs.shape == (4, 3)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-12)
+    assert probs.max() - probs.min() > 0.2  # the test needs a non-uniform distribution
+    np.testing.assert_array_equal(probs.argmax(axis=1), policy.act(obs, deterministic=True))
+    n = 5000
+    actions = policy.act(np.tile(obs, (n, 1)), np.random.default_rng(0)).reshape(n, 4)
+    frequency = (actions[..., None] == np.arange(3)).mean(axis=0)  # (4, 3)
+    assert np.all(np.abs(frequency - probs) < 4 * np.sqrt(probs * (1 - probs) / n) + 1e-3)
+
+
+def test_action_probabilities_refuse_box_actions_and_recurrent_policies():
+    with pytest.raises(ValueError, match="recurrent"):
+        sharp_policy(recurrent=True).action_probabilities(np.zeros((2, 4), np.float32))
+    trainer = agents.make("ppo", seed=0, device="cpu", **FAST)
+    policy = trainer.train(TargetEnv(2), 16, Hooks())
+    with pytest.raises(ValueError, match="Discrete"):
+        policy.action_probabilities(np.zeros((2, 2), np.float32))

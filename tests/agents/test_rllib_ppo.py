@@ -18,9 +18,11 @@ import agents
 import envs
 from agents.finite import nonfinite
 from agents.ppo_policy import plain
-from agents.rllib_policy import RLlibPolicy
+from agents.rllib_policy import RLlibPolicy, build_modules
 from agents.rllib_ppo import TRAIN_FORMAT, nonfinite_loss
+from agents.rllib_ppo_config import RLlibPPOConfig
 from agents.rllib_state import MARK, decode, encode
+from agents.spec import env_spec
 from emergent import kinds, rundir
 from emergent.errors import UserError
 from emergent.rollout import random_policy, run_episodes
@@ -366,3 +368,17 @@ def test_importing_the_packages_does_not_import_ray():
     code = "import sys, agents, envs, emergent.config; print('ray' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_action_probabilities_are_softmax_of_the_module_logits():
+    env = envs.make("spread", batch_size=2, seed=0)
+    spec = env_spec(env)
+    options = RLlibPPOConfig(**{**SMALL, "policies": "per_agent"})
+    policy = RLlibPolicy(build_modules(spec, options), spec, options)
+    obs = env.reset(seed=4).reshape(6, -1)
+    probs = policy.action_probabilities(obs)
+    assert probs.dtype == np.float64 and probs.shape == (6, 5)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(probs.argmax(axis=1), policy.act(obs, deterministic=True))
+    with pytest.raises(ValueError, match="multiple of 3"):
+        policy.action_probabilities(obs[:5])

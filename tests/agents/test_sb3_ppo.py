@@ -8,7 +8,9 @@ import torch
 
 import agents
 import envs
+from agents.sb3_policy import build_policy
 from agents.sb3_ppo import SB3Policy
+from agents.sb3_ppo_config import SB3PPOConfig
 from emergent.rollout import random_policy, run_episodes
 from envs.adapters.sb3 import SB3VecEnv
 from envs.core import StepResult
@@ -219,3 +221,17 @@ def test_a_huge_learning_rate_stops_training_with_one_line_naming_the_step():
         "sb3_ppo: the policy's parameters became inf at agent-step 120 (update 1); "
         "lower agent.learning_rate or check the rewards"
     )
+
+
+def test_action_probabilities_are_the_categorical_that_act_takes_the_argmax_of():
+    env = envs.make("commons", batch_size=2, seed=0, **TINY)
+    options = SB3PPOConfig(conv_channels=(4,), hidden_size=8, head_size=0)
+    module = build_policy(env.observation_space, env.action_space, options)
+    with torch.no_grad():
+        module.action_net.weight.mul_(300.0)  # far from uniform
+    policy = SB3Policy(module, options, env.observation_space.shape)
+    obs = env.reset(seed=3).reshape(4, 5, 5, 3)
+    probs = policy.action_probabilities(obs)
+    assert probs.dtype == np.float64 and probs.shape == (4, env.action_space.n)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(probs.argmax(axis=1), policy.act(obs, deterministic=True))

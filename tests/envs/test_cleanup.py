@@ -1,5 +1,6 @@
-"""Cleanup rules on hand-built states, spawn statistics, rendering and errors
-(`test_conformance.py` checks what every world shares)."""
+"""Cleanup rules on hand-built states, spawn statistics, cheap talk, rendering and errors
+(`test_conformance.py` checks what every world shares; Commons' tests cover the shared talk
+mechanics in more detail)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ from envs.cleanup.rules import (
 from envs.commons import CommonsConfig
 from envs.commons import rules as commons_rules
 from envs.grid import DIRS, EMPTY_RGB, FORWARD, SELF_RGB, STAY, WALL_RGB
+from envs.messages import SILENT
+from tests.envs.test_commons_rules import rollout_digest
 
 RNG = np.random.default_rng
 
@@ -39,6 +42,7 @@ def make_state(cfg: CleanupConfig, pos, orient, waste=None, apples=None, batch=1
     empty = np.zeros((H, W), dtype=bool)
     waste = empty if waste is None else np.asarray(waste, dtype=bool)
     apples = empty if apples is None else np.asarray(apples, dtype=bool)
+    silent = np.full((batch, A), SILENT, dtype=np.int64) if cfg.talk_vocab else None
     return CleanupState(
         pos=np.repeat(np.array(pos, dtype=np.int32)[None], batch, axis=0),
         orient=np.repeat(np.array(orient, dtype=np.int8)[None], batch, axis=0),
@@ -48,6 +52,8 @@ def make_state(cfg: CleanupConfig, pos, orient, waste=None, apples=None, batch=1
         beams=np.zeros((batch, H, W), dtype=bool),
         clean_beams=np.zeros((batch, H, W), dtype=bool),
         t=np.zeros(batch, dtype=np.int32),
+        said=silent,
+        heard=silent,
     )
 
 
@@ -370,3 +376,41 @@ def test_render_and_save_gif(tmp_path):
     with Image.open(path) as gif:
         assert gif.n_frames == 3 and gif.size == (W * 8, H * 8)
     assert render(env.cfg, env.state, 0, scale=4).shape == (H * 4, W * 4, 3)
+
+
+# Cheap talk (the mechanics are Commons'; `tests/envs/test_commons_rules.py` tests them fully).
+
+
+def test_without_talk_the_world_is_the_one_before_talk_existed():
+    # recorded with the code before the channel was added (git 'HEAD' of issue 16)
+    before = "fb2189fb83f87f75"
+    assert rollout_digest("cleanup") == rollout_digest("cleanup", talk_vocab=0) == before
+    env = envs.make("cleanup")
+    assert env.observation_space.shape == (15, 15, 3) and env.action_space.n == 9
+    assert "token" not in env.event_names and env.state.said is None
+
+
+def test_talk_multiplies_the_nine_actions_and_adds_a_channel_per_token():
+    env = envs.make("cleanup", view_radius=2, talk_vocab=3)
+    assert env.action_space.n == 27 and env.observation_space.shape == (5, 5, 6)
+    assert env.event_names[-1] == "token"
+
+
+def test_a_cleaner_can_say_a_token_while_it_cleans_and_talk_changes_nothing_else():
+    waste = np.zeros(parse(RIVER).shape, dtype=bool)
+    waste[1, 1:5] = True
+    plain_cfg = CleanupConfig(num_agents=2, map=RIVER, view_radius=2, waste_spawn_probability=0)
+    cfg = CleanupConfig(**{**plain_cfg.__dict__, "talk_vocab": 3})
+    # agent 0 at (2, 4) facing west cleans the river row; agent 1 beside it at (3, 4)
+    states = [make_state(c, [(2, 4), (3, 4)], [3, 3], waste=waste) for c in (plain_cfg, cfg)]
+    n = len(ACTIONS)
+    plain, _, plain_events = step(plain_cfg, states[0], act(CLEAN, STAY), RNG(0))
+    talk, _, events = step(cfg, states[1], act(CLEAN + n * 2, STAY + n * 1), RNG(0))
+    assert events["cleaned"][0, 0] > 0 and events["token"].tolist() == [[3, 2]]
+    assert all(np.array_equal(events[k], v) for k, v in plain_events.items())
+    assert np.array_equal(talk.waste, plain.waste)
+    obs = observe(cfg, talk)  # (1, 2, 5, 5, 6)
+    assert np.array_equal(obs[..., :3], observe(plain_cfg, plain))
+    # agent 1 faces west: agent 0, one cell north of it, is on its right
+    assert obs[0, 1, 2, 3, 3:].tolist() == [0, 0, 255] and (obs[0, 1, ..., 3:] > 0).sum() == 1
+    assert obs[0, 0, 2, 1, 3:].tolist() == [0, 255, 0] and (obs[0, 0, ..., 3:] > 0).sum() == 1

@@ -1,9 +1,10 @@
-"""Commons Harvest rules: hand-built states, statistics of regrowth, rendering, errors
-(`test_conformance.py` checks what every world shares)."""
+"""Commons Harvest rules: hand-built states, statistics of regrowth, cheap talk, rendering,
+errors (`test_conformance.py` checks what every world shares)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import hashlib
+from dataclasses import fields, replace
 
 import numpy as np
 import pytest
@@ -25,11 +26,13 @@ from envs.commons.rules import (
     TURN_LEFT,
     TURN_RIGHT,
     CommonsState,
+    event_names,
     observe,
     reset,
     step,
 )
-from envs.grid import DIRS
+from envs.grid import DIRS, TOKEN_RGB
+from envs.messages import CHANNELS, SILENT
 
 OPEN = (
     "@@@@@@@@@",
@@ -53,6 +56,7 @@ def make_state(cfg: CommonsConfig, pos, orient, apples=None, batch: int = 1) -> 
     A = len(pos)
     if apples is None:
         apples = np.zeros((H, W), dtype=bool)
+    silent = np.full((batch, A), SILENT, dtype=np.int64) if cfg.talk_vocab else None
     return CommonsState(
         pos=np.repeat(np.array(pos, dtype=np.int32)[None], batch, axis=0),
         orient=np.repeat(np.array(orient, dtype=np.int8)[None], batch, axis=0),
@@ -60,6 +64,8 @@ def make_state(cfg: CommonsConfig, pos, orient, apples=None, batch: int = 1) -> 
         removed_for=np.zeros((batch, A), dtype=np.int32),
         beams=np.zeros((batch, H, W), dtype=bool),
         t=np.zeros(batch, dtype=np.int32),
+        said=silent,
+        heard=silent,
     )
 
 
@@ -257,15 +263,18 @@ def test_observation_rotates_with_the_agent(orient):
     assert (obs[0, 0].reshape(-1, 3) == APPLE_RGB).all(axis=1).sum() == 2
 
 
+def copy_of(batch: CommonsState, i: int) -> CommonsState:
+    """Copy i of a batch as a batch of one (fields that are None stay None)."""
+    parts = (getattr(batch, f.name) for f in fields(batch))
+    return CommonsState(*(None if x is None else x[i : i + 1] for x in parts))
+
+
 def test_batched_step_equals_per_copy_step():
     # one agent and no regrowth: nothing random is left in a step, so copies must agree.
     cfg = CommonsConfig(num_agents=1, regrowth_scale=0.0)
     B = 6
     batch = reset(cfg, B, RNG(0))
-    singles = [
-        CommonsState(*(getattr(batch, f)[i : i + 1] for f in batch.__dataclass_fields__))
-        for i in range(B)
-    ]
+    singles = [copy_of(batch, i) for i in range(B)]
     act_rng = RNG(1)
     for _ in range(40):
         a = act_rng.integers(0, 8, size=(B, 1))
@@ -303,6 +312,9 @@ def test_batched_step_equals_per_copy_step():
         {"map": ("@@@", "@P@", "@@")},
         {"map": ("@@@", "@X@", "@@@")},
         {"map": ("@@@", "@P ", "@@@")},
+        {"talk_vocab": 65},
+        {"talk_vocab": -1},
+        {"channel": "loud"},
     ],
 )
 def test_invalid_values_raise_value_error(bad):
@@ -327,3 +339,127 @@ def test_render_and_save_gif(tmp_path):
     with Image.open(path) as gif:
         assert gif.n_frames == 4 and gif.size == (W * 8, H * 8)
     assert render(env.cfg, env.state, 0, scale=4).shape == (H * 4, W * 4, 3)
+
+
+# Cheap talk.
+
+MOVES = 8  # len(ACTIONS): a talking agent's action is move + MOVES * token
+
+
+def rollout_digest(name: str, steps: int = 60, **settings: object) -> str:
+    """First 16 hex digits of the SHA-256 of a seeded rollout of 3 copies with random moves:
+    observations, rewards, every event and a frame at each step."""
+    env = envs.make(name, batch_size=3, seed=5, **settings)
+    moves = 8 if name == "commons" else 9
+    rng = RNG(1)
+    digest = hashlib.sha256(env.reset().tobytes())
+    for t in range(steps):
+        res = env.step(rng.integers(0, moves, size=(3, env.num_agents)))
+        for x in (res.obs, res.rewards, *res.events.values(), env.render(t % 3)):
+            digest.update(np.ascontiguousarray(x).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def test_without_talk_the_world_is_the_one_before_talk_existed():
+    # recorded with the code before the channel was added (git 'HEAD' of issue 16)
+    before = "de9173456af768bb"
+    assert rollout_digest("commons") == before
+    assert rollout_digest("commons", talk_vocab=0, channel="scrambled") == before  # ignored
+    env = envs.make("commons")
+    assert env.observation_space.shape == (15, 15, 3) and env.action_space.n == 8
+    assert env.event_names == ("apples", "beams", "tagged", "removed")
+    assert env.state.said is None and env.state.heard is None
+
+
+def test_talk_adds_a_channel_per_token_and_multiplies_the_actions():
+    env = envs.make("commons", talk_vocab=4)
+    assert env.observation_space.shape == (15, 15, 7) and env.action_space.n == 4 * MOVES
+    assert env.event_names == (*event_names(CommonsConfig()), "token")
+
+
+@pytest.mark.parametrize("channel", ["open", "cut"])
+def test_talk_changes_nothing_but_the_token_channels_and_event(channel):
+    # an open or cut channel takes no random draw: with the same moves the world is the same
+    plain = envs.make("commons", batch_size=3, seed=5)
+    talk = envs.make("commons", batch_size=3, seed=5, talk_vocab=4, channel=channel)
+    obs = talk.reset()
+    assert np.array_equal(obs[..., :3], plain.reset()) and not obs[..., 3:].any()
+    rng, seen = RNG(1), 0
+    for _ in range(60):
+        move, token = rng.integers(0, MOVES, size=(3, 5)), rng.integers(0, 4, size=(3, 5))
+        active = talk.state.removed_for == 0
+        p, t = plain.step(move), talk.step(move + MOVES * token)
+        assert np.array_equal(t.obs[..., :3], p.obs) and np.array_equal(t.rewards, p.rewards)
+        assert all(np.array_equal(t.events[k], v) for k, v in p.events.items())
+        assert np.array_equal(t.events["token"], np.where(active, token + 1, 0))
+        seen += int((t.obs[..., 3:] > 0).sum())
+        assert (t.obs[..., 3:] > 0).sum(axis=-1).max() <= 1  # one token per cell at most
+    assert (seen > 0) == (channel == "open")
+
+
+def test_a_token_is_seen_at_its_speakers_cell_only_by_agents_that_have_it_in_view():
+    cfg = CommonsConfig(num_agents=3, map=OPEN, view_radius=2, talk_vocab=4)
+    r = cfg.view_radius
+    # listener at (5, 4) facing north, a speaker two cells ahead facing north, one far away
+    s = make_state(cfg, [(5, 4), (3, 4), (10, 7)], [0, 0, 0])
+    s, _, events = step(cfg, s, act(STAY, STAY + MOVES * 3, STAY + MOVES * 1), RNG(0))
+    assert events["token"].tolist() == [[1, 4, 2]] and s.said.tolist() == [[0, 3, 1]]
+    obs = observe(cfg, s)  # (1, 3, 5, 5, 3 + 4)
+    assert obs.shape == (1, 3, 5, 5, 7)
+    heard = obs[0, :, :, :, 3:]  # (3, 5, 5, 4)
+    assert heard[0, r - 2, r].tolist() == [0, 0, 0, 255] and (heard[0] > 0).sum() == 1
+    assert heard[1, r + 2, r].tolist() == [255, 0, 0, 0] and (heard[1] > 0).sum() == 1
+    assert not heard[2].any()  # nobody within its view, and never itself
+    s, _, _ = step(cfg, s, act(STAY, FORWARD + MOVES * 3, STAY), RNG(0))  # 3 cells ahead now
+    assert not observe(cfg, s)[0, 0, :, :, 3:].any()
+
+
+def test_removed_agents_neither_speak_nor_are_heard():
+    cfg = CommonsConfig(num_agents=2, map=OPEN, view_radius=3, talk_vocab=2, tag_timeout=3)
+    s = make_state(cfg, [(5, 4), (3, 4)], [0, 0])
+    s, _, events = step(cfg, s, act(FIRE + MOVES, STAY + MOVES), RNG(0))
+    assert events["tagged"].tolist() == [[0, 1]] and events["token"].tolist() == [[2, 2]]
+    obs = observe(cfg, s)
+    assert not obs[0, 0, :, :, 3:].any()  # it spoke as it was tagged, and left the map
+    assert not obs[0, 1].any()  # off the map it sees nothing
+    s, _, events = step(cfg, s, act(STAY + MOVES, STAY + MOVES), RNG(0))
+    assert events["token"].tolist() == [[2, 0]] and s.said[0, 1] == SILENT
+
+
+def test_a_cut_channel_delivers_nothing_and_a_scrambled_one_uniform_tokens():
+    B = 2000
+    for channel in CHANNELS:
+        cfg = CommonsConfig(num_agents=2, map=OPEN, view_radius=3, talk_vocab=4, channel=channel)
+        s = make_state(cfg, [(5, 4), (3, 4)], [0, 0], batch=B)
+        s, _, events = step(cfg, s, act(STAY + MOVES * 3, STAY + MOVES * 3, batch=B), RNG(7))
+        assert (events["token"] == 4).all() and (s.said == 3).all()  # what was said
+        heard_at_speaker = observe(cfg, s)[:, 0, 1, 3, 3:]  # (B, 4): agent 1, 2 cells ahead
+        if channel == "open":
+            assert (s.heard == 3).all() and (heard_at_speaker.argmax(axis=1) == 3).all()
+        elif channel == "cut":
+            assert (s.heard == SILENT).all() and not heard_at_speaker.any()
+        else:
+            again, _, _ = step(
+                cfg,
+                make_state(cfg, [(5, 4), (3, 4)], [0, 0], batch=B),
+                act(STAY + MOVES * 3, STAY + MOVES * 3, batch=B),
+                RNG(7),
+            )
+            assert np.array_equal(again.heard, s.heard)  # fixed seed, fixed scramble
+            share = np.bincount(s.heard.ravel(), minlength=4) / s.heard.size
+            assert np.abs(share - 0.25).max() < 4 * np.sqrt(0.25 * 0.75 / s.heard.size)
+            assert (heard_at_speaker.argmax(axis=1) == s.heard[:, 1]).all()
+            assert ((heard_at_speaker > 0).sum(axis=1) == 1).all()
+
+
+def test_render_marks_each_speaker_with_its_tokens_colour():
+    plain = envs.make("commons", batch_size=1, seed=0)
+    talk = envs.make("commons", batch_size=1, seed=0, talk_vocab=8)
+    plain.step(np.full((1, 5), STAY))
+    talk.step(STAY + MOVES * np.arange(5)[None])
+    a = render(plain.cfg, plain.state, scale=9)
+    b = render(talk.cfg, talk.state, scale=9)
+    differs = (a != b).any(axis=2)
+    assert differs.sum() == 5 * 9  # a 3 x 3 square per agent, nothing else
+    for k, (row, col) in enumerate(talk.state.pos[0]):
+        assert b[row * 9 + 4, col * 9 + 4].tolist() == list(TOKEN_RGB[k])

@@ -3,8 +3,8 @@ its ecosystem's own checker (PettingZoo parallel and AEC, RLlib, SB3).
 
 A world added to `envs.WORLDS` is tested here with no new test code. Every world runs with its
 default settings; `CASES` adds settings that take another path through the adapters (Box
-actions). Tests that play whole episodes cut them to `SHORT` steps where the world has a
-`max_steps` setting.
+actions; cheap talk's extra observation channels and joint move x token actions). Tests that
+play whole episodes cut them to `SHORT` steps where the world has a `max_steps` setting.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ from envs.core import MAX_BATCH_SIZE, BatchedEnv, StepResult, copy_bytes
 
 CASES = [pytest.param(name, {}, id=name) for name in sorted(envs.WORLDS)] + [
     pytest.param("spread", {"continuous_actions": True}, id="spread-continuous"),
+    pytest.param("commons", {"talk_vocab": 4}, id="commons-talk"),
+    pytest.param("cleanup", {"talk_vocab": 3, "channel": "scrambled"}, id="cleanup-talk"),
 ]
 SHORT = 12  # episode length in the tests that play whole episodes
 

@@ -13,16 +13,22 @@ from envs.grid import (
     FORWARD,
     SELF_RGB,
     STAY,
+    TOKEN_RGB,
     TURN_LEFT,
     TURN_RIGHT,
     WALL_RGB,
     beam_reach,
+    check_talk,
+    mark_tokens,
     movement_tables,
     resolve_moves,
     spawn,
+    speak,
+    split_talk,
     valid_map,
 )
-from envs.grid_view import observe, view_codes
+from envs.grid_view import observe, talk_channels, view_codes
+from envs.messages import SILENT
 from envs.render import FACING_RGB, check_index, check_scale, draw_agents, grid_frame
 
 RNG = np.random.default_rng
@@ -142,3 +148,60 @@ def test_render_argument_checks_are_one_line_errors():
         check_index("w", 2, 2)
     with pytest.raises(ValueError, match=r"^w: render size=8; must be >= 16$"):
         check_scale("w", 8, 16, what="size")
+
+
+def test_split_talk_undoes_the_flattening_of_moves_and_tokens():
+    move, token = np.meshgrid(np.arange(8), np.arange(5), indexing="ij")  # (8, 5)
+    got_move, got_token = split_talk(move + 8 * token, 8, 5)
+    assert (got_move == move).all() and (got_token == token).all()
+    actions = np.arange(8)[None]
+    plain, silent = split_talk(actions, 8, 0)  # no channel: the actions are the moves
+    assert plain is actions and (silent == SILENT).all()
+
+
+def test_speak_silences_agents_off_the_map_and_applies_the_channel():
+    token, active = np.array([[3, 1, 2]]), np.array([[True, False, True]])
+    said, heard = speak(token, active, "open", 4, RNG(0))
+    assert said.tolist() == heard.tolist() == [[3, SILENT, 2]]
+    said, heard = speak(token, active, "cut", 4, RNG(0))
+    assert said.tolist() == [[3, SILENT, 2]] and (heard == SILENT).all()
+    many = np.zeros((4000, 2), dtype=np.int64)
+    said, heard = speak(many, np.ones_like(many, bool), "scrambled", 4, RNG(0))
+    assert (said == 0).all()
+    share = np.bincount(heard.ravel(), minlength=4) / heard.size  # uniform, whatever was said
+    assert np.abs(share - 0.25).max() < 4 * np.sqrt(0.25 * 0.75 / heard.size)
+
+
+def test_talk_channels_show_each_heard_token_at_its_speakers_cell_in_view_only():
+    # listener 0 at (3, 3) facing north; speaker 1 two cells ahead, speaker 2 out of view
+    pos = np.array([[[3, 3], [1, 3], [3, 7]]])
+    orient = np.array([[0, 2, 0]])
+    heard, on_map = np.array([[2, 1, 0]]), np.ones((1, 3), bool)
+    ch = talk_channels((5, 9), 1, pos, orient, heard, 3, on_map)  # (1, 3, 3, 3, 3)
+    assert ch.shape == (1, 3, 3, 3, 3) and ch.dtype == np.uint8
+    assert not ch[0, 0].any()  # speaker 1 is two cells ahead: outside radius 1
+    ch = talk_channels((5, 9), 2, pos, orient, heard, 3, on_map)  # (1, 3, 5, 5, 3)
+    assert ch[0, 0, 0, 2].tolist() == [0, 255, 0] and (ch[0, 0] > 0).sum() == 1
+    # speaker 1 faces south: the listener is two cells ahead of it, at the top of its view
+    assert ch[0, 1, 0, 2].tolist() == [0, 0, 255] and (ch[0, 1] > 0).sum() == 1
+    assert not ch[0, 2].any()  # nobody within two cells of agent 2, and never oneself
+    silent = talk_channels((5, 9), 2, pos, orient, np.full((1, 3), SILENT), 3, on_map)
+    assert not silent.any()
+    off = talk_channels((5, 9), 2, pos, orient, heard, 3, np.array([[True, False, True]]))
+    assert not off[0, 0].any() and not off[0, 1].any()  # not heard, and hears nothing
+
+
+def test_mark_tokens_paints_the_centre_of_speakers_tiles_only():
+    frame = np.zeros((4 * 6, 4 * 6, 3), dtype=np.uint8)
+    pos = np.array([[1, 1], [2, 3], [0, 0]])
+    mark_tokens(frame, pos, np.array([2, SILENT, 3]), 6, np.array([True, True, False]))
+    assert frame[6 + 2, 6 + 2].tolist() == list(TOKEN_RGB[2])  # 2 x 2 square at the centre
+    assert (frame.any(axis=2)).sum() == 4  # the silent and the hidden agent get no mark
+
+
+def test_talk_settings_are_checked_in_one_line():
+    check_talk("commons", 0, "open")
+    with pytest.raises(ValueError, match=r"^commons: talk_vocab=65; must be an integer from 0"):
+        check_talk("commons", 65, "open")
+    with pytest.raises(ValueError, match=r"^commons: channel='loud'; must be one of open"):
+        check_talk("commons", 4, "loud")

@@ -24,6 +24,7 @@ def hand_state(candidates, target) -> SignallingState:
         candidates=candidates,
         target=np.array([[target]]),
         message=np.full((1, 1, L), -1, dtype=np.int64),
+        heard=np.full((1, 1, L), -1, dtype=np.int64),
         choice=np.full((1, 1), -1, dtype=np.int64),
         t=np.zeros(1, dtype=np.int32),
     )
@@ -247,3 +248,85 @@ def test_render_shows_message_target_and_choice(tmp_path):
     assert envs.make("signalling", pairs=3).render().shape[0] == 3 * 84 + 2 * 2
     path = save_gif(frames, tmp_path / "game.gif", fps=2)
     assert path.exists()
+
+
+def test_the_end_token_ends_the_message():
+    cfg = SignallingConfig(message_length=3, vocab_size=4, end_token=True)
+    s = reset(cfg, 1, RNG(0))
+    for token in (2, 0, 3):  # the 3 after the end token is replaced by the end token
+        s, _, events = step(cfg, s, np.array([[token, 0]]))
+    assert s.message.tolist() == [[[2, 0, 0]]]
+    assert events["token"][0, 0] == 1  # the event records what was said: EOS + 1
+    listener = observe(cfg, s)[0, 1, obs_slices(cfg)["message"]].reshape(3, 4)
+    assert listener.argmax(axis=1).tolist() == [2, 0, 0] and listener.sum() == 3
+    free = SignallingConfig(message_length=3, vocab_size=4)
+    s = reset(free, 1, RNG(0))
+    for token in (2, 0, 3):
+        s, _, _ = step(free, s, np.array([[token, 0]]))
+    assert s.message.tolist() == [[[2, 0, 3]]]
+
+
+@pytest.mark.parametrize("channel", ["cut", "scrambled"])
+def test_a_cut_or_scrambled_channel_changes_what_the_listener_hears_only(channel):
+    cfg = SignallingConfig(message_length=2, vocab_size=8, channel=channel)
+    B = 4000
+    s = reset(cfg, B, RNG(1))
+    rng = RNG(2)
+    for token in (5, 6):
+        s, _, events = step(cfg, s, np.tile([[token, 0]], (B, 1)), rng)
+    assert (s.message == [5, 6]).all() and (events["token"][:, 0] == 7).all()
+    part = obs_slices(cfg)["message"]
+    obs = observe(cfg, s)
+    speaker, listener = obs[:, 0, part].reshape(B, 2, 8), obs[:, 1, part].reshape(B, 2, 8)
+    assert (speaker.argmax(axis=2) == [5, 6]).all()
+    if channel == "cut":
+        assert listener.sum() == 0 and (s.heard == -1).all()
+    else:  # uniform over the 8 tokens, independent of what was said: 1000 expected each
+        counts = np.bincount(s.heard.ravel(), minlength=8)
+        assert listener.sum() == 2 * B and counts.min() > 900 and counts.max() < 1100
+
+
+def test_held_out_objects_never_appear_in_training_games_and_only_they_in_test_games():
+    settings = dict(n_attributes=3, n_values=4, num_candidates=4, held_out=12, split_seed=3)
+    train, test = SignallingConfig(**settings), SignallingConfig(**settings, split="held_out")
+    radix = 4 ** np.arange(3)
+    seen_train = (reset(train, 2000, RNG(0)).candidates * radix).sum(-1)
+    seen_test = (reset(test, 2000, RNG(0)).candidates * radix).sum(-1)
+    held = set(np.unique(seen_test).tolist())
+    assert len(held) == 12
+    assert set(np.unique(seen_train).tolist()) == set(range(64)) - held
+    for seen in (seen_train, seen_test):  # still K distinct candidates per game
+        assert (np.sort(seen, axis=-1)[..., 1:] != np.sort(seen, axis=-1)[..., :-1]).all()
+    every = reset(SignallingConfig(**settings, split="all"), 2000, RNG(0)).candidates
+    assert len(np.unique((every * radix).sum(-1))) == 64
+    other = reset(SignallingConfig(**{**settings, "split_seed": 4}, split="held_out"), 500, RNG(0))
+    assert set(np.unique((other.candidates * radix).sum(-1)).tolist()) != held
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_every_value_of_every_attribute_stays_in_training_at_the_largest_split(seed):
+    cfg = SignallingConfig(
+        n_attributes=2, n_values=5, num_candidates=3, held_out=20, split_seed=seed
+    )
+    train = reset(cfg, 300, RNG(seed)).candidates.reshape(-1, 2)
+    assert len(np.unique(train, axis=0)) == 5  # the cover of n_values objects, nothing else
+    for i in range(2):
+        assert sorted(np.unique(train[:, i]).tolist()) == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        (dict(held_out=2), "held_out=2"),  # fewer than K held-out objects
+        (dict(held_out=13), "held_out=13"),  # fewer than max(K, n_values) left for training
+        (dict(n_values=3, n_attributes=1, num_candidates=2, held_out=2), "= 5 objects"),
+        (dict(split="test"), "split='test'"),
+        (dict(channel="closed"), "channel='closed'"),
+        (dict(end_token=1), "end_token=1"),
+        (dict(n_attributes=16, n_values=4, held_out=4), "held_out=4 needs at most"),
+    ],
+)
+def test_invalid_split_channel_and_end_token_settings_raise_one_line_errors(bad, words):
+    with pytest.raises(ValueError, match="signalling: ") as err:
+        SignallingConfig(**bad)
+    assert words in str(err.value) and "\n" not in str(err.value)

@@ -11,8 +11,13 @@ from emergent.errors import UserError
 from emergent.kinds.rl import plots
 from emergent.kinds.rl.config import ExperimentConfig, grid_points
 from emergent.logger import read_rows
+from emergent.metrics import aggregate
 from emergent.rollout import EpisodeLog
 from emergent.sweep import grid
+from emergent.worlds.base import CHANNEL_ABLATIONS, channel_label
+
+CIC_LISTENING = 0.1
+"""CIC in bits from which the report says the listeners' actions depend on the message."""
 
 
 def build(run_dir: Path, cfg: ExperimentConfig) -> Path:
@@ -114,6 +119,7 @@ def single_report(run_dir: Path, cfg: ExperimentConfig) -> str:
         )
     verdict = world.verdict(rows) if world.verdict else ""
     lines += ["", *([verdict, ""] if verdict else [])]
+    lines += channel_section(rows, world, run_dir, learned, random, random_row)
     if world.per_agent and learned is not None:
         lines += roles_section(world, learned, random, run_dir)
     if world.metrics:
@@ -128,6 +134,94 @@ def single_report(run_dir: Path, cfg: ExperimentConfig) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+def channel_section(
+    rows: list[dict],
+    world: worlds.WorldAnalysis,
+    run_dir: Path,
+    learned: EpisodeLog | None,
+    random: EpisodeLog | None,
+    random_row: dict,
+) -> list[str]:
+    """The ablation every claim about communication needs (Lowe et al. 2019): the same learned
+    policy with the channel cut and scrambled, against open and random play; empty for a world
+    without a channel."""
+    learned_row = _final(rows, "learned")
+    ablations = {mode: _final(rows, channel_label(mode)) for mode in CHANNEL_ABLATIONS}
+    ablations = {mode: row for mode, row in ablations.items() if row}
+    if not ablations and "cic" not in learned_row:
+        return []
+    entries = [("learned, channel open", learned_row, learned)]
+    for mode, row in ablations.items():
+        path = run_dir / "episodes" / f"eval_{channel_label(mode)}_{row['step']:012d}.npz"
+        entries.append((f"learned, channel {mode}", row, _load_log(path)))
+    entries.append(("random policy", random_row, random))
+    keys = (*world.metrics, "cic")
+    lines = [
+        "## The channel ablation",
+        "",
+        "The same learned policy evaluated on the same seeds with the channel open, cut (the "
+        "listeners hear nothing) and scrambled (each token replaced by a uniformly random one); "
+        "mean return per agent with its 95% bootstrap interval over episodes. CIC = causal "
+        "influence of communication (Lowe et al. 2019), in bits: the mutual information "
+        "between a message written into the listeners' observations and their action, "
+        "messages uniform over all candidates, averaged over the listeners' states.",
+        "",
+        "| policy | return (95% CI) | " + " | ".join((*world.metrics, "CIC (bits)")) + " |",
+        "|---" * (len(keys) + 2) + "|",
+    ]
+    intervals = {}
+    for label, row, log in entries:
+        ci = _return_ci(log)
+        intervals[label] = ci
+        text = "–" if ci is None else f"{ci[0]:.2f} [{ci[1]:.2f}, {ci[2]:.2f}]"
+        cells = " | ".join(_fmt(row.get(k)) for k in keys)
+        lines.append(f"| {label} | {text} | {cells} |")
+    lines += ["", channel_verdict(intervals, learned_row.get("cic")), ""]
+    return lines
+
+
+def _return_ci(log: EpisodeLog | None) -> tuple[float, float, float] | None:
+    """Mean return per agent and its 95% percentile-bootstrap interval over episodes."""
+    if log is None:
+        return None
+    ci = aggregate.stratified_bootstrap_ci(log.returns.mean(axis=1), aggregate.mean, rng=0)
+    return float(ci.point), float(ci.low), float(ci.high)
+
+
+def channel_verdict(intervals: dict[str, tuple | None], cic: float | None) -> str:
+    """Does cutting or scrambling the channel cost return, by how much, with the 95% intervals
+    apart or overlapping; and the listeners' CIC."""
+    open_ci = intervals.get("learned, channel open")
+    sentences = []
+    for mode in CHANNEL_ABLATIONS:
+        other = intervals.get(f"learned, channel {mode}")
+        if open_ci is None or other is None:
+            continue
+        verb = "Cutting" if mode == "cut" else "Scrambling"
+        change = round(other[0] - open_ci[0], 2) + 0.0  # + 0.0: no "-0.00"
+        apart = other[2] < open_ci[1] or other[1] > open_ci[2]
+        if change < 0 and apart:
+            meaning = "the 95% intervals do not overlap: the agents rely on the channel"
+        elif apart:
+            meaning = "the 95% intervals do not overlap: the agents do better without it"
+        else:
+            meaning = "the 95% intervals overlap: no clear evidence that the agents rely on it"
+        sentences.append(
+            f"{verb} the channel changes the return from {open_ci[0]:.2f} to {other[0]:.2f} "
+            f"({change:+.2f}); {meaning}."
+        )
+    if cic is not None:
+        sentences.append(
+            f"The learned listeners' CIC is {cic:.2f} bits"
+            + (
+                ": their actions depend on the message."
+                if cic >= CIC_LISTENING
+                else ": their actions barely depend on the message."
+            )
+        )
+    return " ".join(sentences)
 
 
 def roles_section(

@@ -4,8 +4,11 @@
 envs.make -> agents.make(...).train(env, steps, hooks)
   hooks: progress bar; every eval_every agent-steps evaluation episodes -> social metrics
          -> metrics.jsonl / TensorBoard; every checkpoint_every a checkpoint (atomic)
--> final evaluation (with frames) -> policy.pt -> report
+-> final evaluation (with frames); for a world with a channel, the same policy again with the
+   channel cut and scrambled (`channel_ablations`) -> policy.pt -> report
 ```
+Worlds that say how to intervene on messages (`WorldAnalysis.intervene`) also get the causal
+influence of communication of the learned listeners in every learned evaluation row ("cic").
 A run with a `grid` trains once per grid value in `points/<key>=<value>/` and reports the
 metrics against the value. SIGINT stops cleanly with a checkpoint; after SIGKILL the last
 periodic checkpoint remains; `--resume RUN_DIR` continues from it.
@@ -37,6 +40,8 @@ from emergent.logger import MetricsLogger, numeric, read_rows
 from emergent.rollout import EpisodeLog, random_policy, run_episodes
 from emergent.sweep import grid
 from emergent.sweep.trial import OnResult, Trial
+from emergent.worlds.base import CHANNEL_ABLATIONS, channel_label
+from emergent.worlds.interventions import ListenerRecorder, causal_influence
 from generative.checkpoint import CheckpointError
 from generative.train import NonFiniteLoss
 
@@ -49,6 +54,19 @@ def make_env(cfg: ExperimentConfig, batch_size: int, seed: int) -> envs.BatchedE
         return envs.make(cfg.env.name, batch_size=batch_size, seed=seed, **options)
     except (KeyError, ValueError) as err:
         raise UserError(f"env: {err.args[0] if err.args else err}") from None
+
+
+def channel_ablations(cfg: ExperimentConfig) -> tuple[str, ...]:
+    """Channel modes the final evaluation also plays: `CHANNEL_ABLATIONS` for a world whose
+    config has a `channel` setting and was trained with it "open"; none otherwise, and none
+    for a world whose talk is optional (a `talk_vocab` setting) played without it (0)."""
+    options = cfg.env.options
+    names = {f.name for f in dataclasses.fields(envs.WORLDS[cfg.env.name].config)}
+    if "channel" not in names or options.channel != "open":
+        return ()
+    if "talk_vocab" in names and options.talk_vocab == 0:
+        return ()
+    return CHANNEL_ABLATIONS
 
 
 def preflight(cfg: ExperimentConfig) -> None:
@@ -171,6 +189,7 @@ def train_run(
             raise Interrupted(run_dir)
 
         final = hooks.evaluate(step, record_frames=True)
+        hooks.evaluate_channels(step)
         final.save(run_dir / "episodes" / "final.npz")
         save_frames(final.frames, run_dir / "episodes")
         trainer.policy.save(run_dir / "checkpoints" / "policy.pt")
@@ -236,6 +255,7 @@ class RunHooks:
         self.next_eval = (start_step // every.eval_every + 1) * every.eval_every
         self.next_checkpoint = (start_step // every.checkpoint_every + 1) * every.checkpoint_every
         self.stop_requested = False
+        self.cic_refused = False
         self.last_eval_step: int | None = None
         self.mean_return: float | None = None
         self.last_step = start_step
@@ -294,17 +314,76 @@ class RunHooks:
             ) * self.cfg.train.checkpoint_every
 
     def evaluate(self, agent_steps: int, record_frames: bool = False) -> EpisodeLog:
-        policy = self.trainer.policy
-        rng = np.random.default_rng([self.cfg.seed, agent_steps, 2])
-        log = run_episodes(
-            self.eval_env, lambda obs: policy.act(obs, rng), self.eval_seed, record_frames
+        new = agent_steps != self.last_eval_step  # the final evaluation may repeat the last one
+        log, measured = self.play(
+            self.eval_env, self.cfg.env.options, agent_steps, record_frames, measure=new
         )
-        if agent_steps != self.last_eval_step:  # the final evaluation may repeat the last one
-            self.log_eval(agent_steps, "learned", log)
+        if new:
+            self.log_eval(agent_steps, "learned", log, measured)
         self.last_eval_step = agent_steps
         return log
 
-    def log_eval(self, agent_steps: int, policy: str, log: EpisodeLog) -> None:
+    def evaluate_channels(self, agent_steps: int) -> None:
+        """The same learned policy with the channel cut and scrambled (`channel_ablations`),
+        on the evaluation seeds, logged as `channel_label(mode)` rows; CIC on the scrambled
+        channel too."""
+        for mode in channel_ablations(self.cfg):
+            options = dataclasses.replace(self.cfg.env.options, channel=mode)
+            world = dataclasses.replace(self.cfg.env, options=options)
+            env = make_env(
+                dataclasses.replace(self.cfg, env=world), self.cfg.train.eval_envs, self.eval_seed
+            )
+            log, measured = self.play(env, options, agent_steps, measure=mode == "scrambled")
+            self.log_eval(agent_steps, channel_label(mode), log, measured)
+
+    def play(
+        self,
+        env: envs.BatchedEnv,
+        options: Any,
+        agent_steps: int,
+        record_frames: bool = False,
+        measure: bool = True,
+    ) -> tuple[EpisodeLog, dict[str, float]]:
+        """Evaluation episodes of the learned policy on `env` (world settings `options`), and,
+        if `measure` and the world says how to intervene on messages, the causal influence of
+        communication of its listeners ("cic", bits; `emergent.worlds.interventions`)."""
+        policy = self.trainer.policy
+        rng = np.random.default_rng([self.cfg.seed, agent_steps, 2])
+
+        def act(obs: np.ndarray) -> np.ndarray:
+            return policy.act(obs, rng)
+
+        intervention = worlds.analysis(self.cfg.env.name).intervene
+        recorder = None
+        if measure and intervention is not None:
+            recorder = ListenerRecorder(act, intervention, options, env.num_agents)
+        log = run_episodes(
+            env, act if recorder is None else recorder, self.eval_seed, record_frames
+        )
+        if recorder is None:
+            return log, {}
+        try:
+            cic = causal_influence(
+                policy.action_probabilities,
+                recorder.steps,
+                recorder.intervention,
+                options,
+                np.random.default_rng([self.cfg.seed, agent_steps, 3]),
+            )
+        except ValueError as err:  # Box actions or a recurrent policy: no distribution to read
+            if not self.cic_refused:
+                self.bar.write(f"no causal influence of communication: {err}")
+            self.cic_refused = True
+            return log, {}
+        return log, {"cic": cic}
+
+    def log_eval(
+        self,
+        agent_steps: int,
+        policy: str,
+        log: EpisodeLog,
+        measured: dict[str, float] | None = None,
+    ) -> None:
         folder = self.run_dir / "episodes"
         folder.mkdir(parents=True, exist_ok=True)
         log.save(folder / f"eval_{policy}_{agent_steps:012d}.npz")
@@ -312,6 +391,7 @@ class RunHooks:
         row["return"] = float(log.returns.mean())
         row["return_std"] = float(log.returns.mean(axis=1).std())
         row.update(worlds.analysis(self.cfg.env.name).summarize(log.rewards, log.events))
+        row.update(measured or {})
         counted = worlds.analysis(self.cfg.env.name).counted_events
         for name, counts in log.events.items():
             if counted is None or name in counted:

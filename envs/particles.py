@@ -1,0 +1,53 @@
+"""MPE particle physics without contact, shared by the worlds whose agents never collide
+(speaker-listener, reference): batched point masses, discrete moves, one-hot messages.
+
+The constants are Spread's (`envs.spread.rules`), which follow MPE2 1.1 (`mpe2/_mpe_utils/
+core.py` World.integrate_state and `simple_env.py` _set_action). One step, for unit mass:
+
+    p' = p + v dt,   v' = (1 - damping) v + u dt        (dt = 0.1, damping = 0.25)
+
+with u = SENSITIVITY * (x, y) of the discrete move (5 * (0, 0), (-1, 0), (+1, 0), (0, -1),
+(0, +1)). In these scenarios no entity collides, so there is no contact force, and no agent
+has a speed cap. Positions and velocities are float64, as in mpe2.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from envs.spread.rules import DAMPING, DT, MOVES, NUM_ACTIONS
+
+__all__ = ["DAMPING", "DT", "MOVES", "NUM_ACTIONS", "integrate", "one_hot", "split_action"]
+
+
+def integrate(
+    pos: np.ndarray, vel: np.ndarray, moves: np.ndarray, movable: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """One semi-implicit Euler step of every agent (mpe2 World.integrate_state).
+
+    Args:
+        pos, vel: (B, A, 2) float64.
+        moves: (B, A) integers in 0..4, the discrete move of each agent.
+        movable: (A,) bool; agents that are not movable keep their position and velocity
+            (mpe2 skips them). None: all move.
+    Returns:
+        new (pos, vel), (B, A, 2) float64 each.
+    """
+    new_pos = pos + vel * DT
+    new_vel = vel * (1 - DAMPING) + MOVES[moves] * DT  # mass 1
+    if movable is None:
+        return new_pos, new_vel
+    keep = ~movable[:, None]  # (A, 1)
+    return np.where(keep, pos, new_pos), np.where(keep, vel, new_vel)
+
+
+def split_action(actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """mpe2's discrete action of a mover that speaks, a = move + 5 * token (simple_env
+    `_execute_world_step`: move = a % 5, then token = a // 5); returns (move, token)."""
+    return actions % NUM_ACTIONS, actions // NUM_ACTIONS
+
+
+def one_hot(tokens: np.ndarray, vocab_size: int) -> np.ndarray:
+    """(..., V) float32 one-hot of tokens (...), all zeros where SILENT = -1 (mpe2's comm
+    state: zeros before anything was said, the one-hot of the last token after)."""
+    return (np.asarray(tokens)[..., None] == np.arange(vocab_size)).astype(np.float32)

@@ -36,6 +36,11 @@ class TalkConfig:
     """PPO: passes over each rollout of games; 1 to 64."""
     minibatches: int = 4
     """PPO: minibatches per pass (a rollout is one training batch of games); 1 to 64."""
+    influence_coef: float = 0.0
+    """PPO: weight of the speaker's social-influence intrinsic reward (Jaques et al. 2019), in
+    nats: KL(p(pick | the message said) || p(pick) averaged over the messages the speaker says
+    for each of the K candidates, each with p = 1/K: the listener's view of what it could have
+    heard); 0 (off) to 100."""
     kl_beta: float = 0.0
     """Weight beta of KL(speaker || prior language model) per token (grounded speech); 0 to
     1,000. Needs a prior (`SignallingGame(prior=...)`)."""
@@ -57,6 +62,7 @@ class TalkConfig:
         check_int("ppo_epochs", self.ppo_epochs, 1, 64)
         check_int("minibatches", self.minibatches, 1, 64)
         check_float("kl_beta", self.kl_beta, 0.0, 1_000.0)
+        check_float("influence_coef", self.influence_coef, 0.0, 100.0)
 
     @property
     def ppo_cycle(self) -> int:

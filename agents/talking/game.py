@@ -15,7 +15,9 @@ resume, logs). The channel learns by `TalkConfig.training`:
   the current policy at the first step of a cycle of ppo_epochs x minibatches training steps
   and then optimised with the clipped surrogate (Schulman et al. 2017): per action
   -min(r A, clip(r, 1 - eps, 1 + eps) A), r = pi(a | s) / pi_old(a | s), plus 0.5 (V - R)^2 and
-  minus entropy_coef x entropy. Checkpoints at multiples of the cycle resume exactly.
+  minus entropy_coef x entropy. Checkpoints at multiples of the cycle resume exactly. With
+  influence_coef > 0 the speaker's return adds that weight times its social influence on the
+  listener's pick (Jaques et al. 2019; `SignallingGame.influence`), an intrinsic reward.
 
 With a prior language model and kl_beta > 0 the loss adds beta x sum over chosen positions of
 KL(pi_speaker(. | prefix, meaning) || p_LM(. | prefix)), the LM reading the start token and the
@@ -64,7 +66,9 @@ class Rollout(NamedTuple):
     choice: Tensor  # (R,)
     listener_logp: Tensor  # (R,)
     listener_adv: Tensor  # (R,)
-    returns: Tensor  # (R,)
+    returns: Tensor  # (R,) the world's reward
+    speaker_returns: Tensor  # (R,) plus influence_coef x the social influence
+    influence: Tensor  # (R,) the speaker's social influence on the listener's pick, nats
     order: Tensor  # (epochs, R) a permutation per pass
 
 
@@ -173,9 +177,9 @@ class SignallingGame(GenerativeModel):
         l_logp = l_logp_all.gather(-1, ro.choice[idx, None]).squeeze(-1)
         l_pg = _clipped(l_logp - ro.listener_logp[idx], ro.listener_adv[idx], cfg.clip)
         l_entropy = -(l_logp_all.exp() * l_logp_all).sum(-1)
-        returns = ro.returns[idx]
+        returns, speaker_returns = ro.returns[idx], ro.speaker_returns[idx]
         v_loss = (
-            0.5 * ((values - returns[:, None]) ** 2 * weight).sum()
+            0.5 * ((values - speaker_returns[:, None]) ** 2 * weight).sum()
             + 0.5 * ((l_value - returns) ** 2).mean()
         )
         entropy = (s_entropy * weight).sum() + l_entropy.mean()
@@ -186,6 +190,7 @@ class SignallingGame(GenerativeModel):
             "v_loss": v_loss.detach(),
             "entropy": entropy.detach(),
             "accuracy": (ro.returns[idx] == self.world.success_reward).float().mean(),
+            "influence": ro.influence[idx].mean(),
         }
         utt = Utterance(tokens, F.one_hot(tokens, self.world.vocab_size).float(), logits, acts)
         return self._with_prior(out, meaning, utt)
@@ -201,22 +206,30 @@ class SignallingGame(GenerativeModel):
         choice = torch.distributions.Categorical(logits=l_logits).sample()
         l_logp = F.log_softmax(l_logits, -1).gather(-1, choice[:, None]).squeeze(-1)
         returns = self.rewards(choice, target)
-        s_adv = _normalised(returns[:, None] - values, utt.acts)
+        influence = self.influence(utt, cands) if self.cfg.influence_coef > 0 else returns * 0
+        speaker_returns = returns + self.cfg.influence_coef * influence
+        s_adv = _normalised(speaker_returns[:, None] - values, utt.acts)
         l_adv = _normalised(returns - l_value, torch.ones_like(returns, dtype=torch.bool))
         order = torch.stack([torch.randperm(len(x)) for _ in range(self.cfg.ppo_epochs)])
         return Rollout(
-            meaning,
-            cands,
-            utt.tokens,
-            utt.acts,
-            logp,
-            s_adv,
-            choice,
-            l_logp,
-            l_adv,
-            returns,
-            order.to(x.device),
-        )
+            meaning, cands, utt.tokens, utt.acts, logp, s_adv, choice, l_logp, l_adv, returns,
+            speaker_returns, influence, order.to(x.device),
+        )  # fmt: skip
+
+    @torch.no_grad()
+    def influence(self, utt: Utterance, candidates: Tensor) -> Tensor:
+        """(B,) the social influence of each message said on the listener's pick (Jaques et
+        al. 2019), in nats: KL(p(pick | m said) || sum_k p(m_k) p(pick | m_k)), the m_k the
+        speaker's messages (sampled) for each of the K candidates, p(m_k) = 1/K: the
+        listener does not know the target, so any candidate's message is what it could have
+        heard. `emergent.metrics.influence.social_influence_reward` is the same formula."""
+        B, K, _ = candidates.shape
+        said = self.listener.probabilities(utt.onehot, candidates)  # (B, K)
+        others = self.speaker(candidates.reshape(B * K, -1), "sample")
+        repeated = candidates[:, None].expand(B, K, K, -1).reshape(B * K, K, -1)
+        could = self.listener.probabilities(others.onehot, repeated).reshape(B, K, K)
+        marginal = could.mean(1)  # (B, K)
+        return (said * (torch.log(said + 1e-12) - torch.log(marginal + 1e-12))).sum(-1)
 
     def _with_prior(self, out: dict[str, Tensor], meaning: Tensor, utt: Utterance) -> dict:
         """Add beta x KL(speaker || prior) to the loss, and log the KL and the messages'

@@ -213,3 +213,28 @@ def test_a_kl_weight_needs_a_prior_and_the_prior_the_worlds_vocabulary():
         SignallingGame(WORLD, dataclasses.replace(SMALL, kl_beta=1.0))
     with pytest.raises(ValueError, match="vocabulary"):
         SignallingGame(WORLD, SMALL, tiny_lm(7))
+
+
+def test_the_social_influence_reward_is_jaques_formula_and_trains():
+    from emergent.metrics.influence import social_influence_reward
+
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(SMALL, training="ppo", influence_coef=1.0)
+    game = SignallingGame(WORLD, cfg)
+    meaning, cands, target, _ = game.decode(games(WORLD, 32, 0))
+    utt = game.speaker(meaning, "greedy")
+    torch.manual_seed(1)
+    got = game.influence(utt, cands).numpy()
+    torch.manual_seed(1)  # the same sampled counterfactual messages
+    others = game.speaker(cands.reshape(32 * 3, -1), "sample")
+    could = game.listener.probabilities(
+        others.onehot, cands[:, None].expand(32, 3, 3, -1).reshape(96, 3, -1)
+    ).reshape(32, 3, 3)
+    said = game.listener.probabilities(utt.onehot, cands)
+    # the message said is one more counterfactual with p = 0: its pick's KL from the mixture
+    p_j_given_k = torch.cat([could, said[:, None]], 1).detach().numpy().astype(np.float64)
+    p_k = np.tile([1 / 3, 1 / 3, 1 / 3, 0.0], (32, 1))
+    expected = social_influence_reward(p_j_given_k, p_k, np.full(32, 3)) * np.log(2)  # nats
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+    out = game.loss(games(WORLD, 64, 0), step=0)
+    assert out["influence"] >= 0 and torch.isfinite(out["loss"])

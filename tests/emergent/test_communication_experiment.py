@@ -126,9 +126,10 @@ def test_ppo_channel_trains_and_checkpoints_between_rollouts(tmp_path):
 
 def test_grounding_trains_the_language_model_once_and_one_pair_per_beta(tmp_path):
     pytest.importorskip("generative.text.shakespeare").load_corpus()  # the corpus is set up
+    env = {k: v for k, v in TINY["env"].items() if k != "vocab_size"}
     raw = {
         **TINY,
-        "env": {**TINY["env"], "message_length": 3},
+        "env": {**env, "message_length": 3},
         "grounding": {
             "betas": [0.0, 1.0],
             "prior": {
@@ -165,7 +166,14 @@ def test_grounding_trains_the_language_model_once_and_one_pair_per_beta(tmp_path
         ({"agent": {"training": "reinforce"}}, "training='reinforce'"),
         ({"eval": {"every": 7}}, "eval.every=7"),
         ({"train": {**TINY["train"], "games": 10}}, "games"),
-        ({"grounding": {"betas": [0.1, 0.1]}}, "each value once"),
+        (
+            {
+                "env": {k: v for k, v in TINY["env"].items() if k != "vocab_size"},
+                "grounding": {"betas": [0.1, 0.1]},
+            },
+            "each value once",
+        ),  # fmt: skip
+        ({"grounding": {"betas": [0.1]}}, "env.vocab_size with grounding"),
     ],
 )
 def test_config_mistakes_are_one_line(change, words):
@@ -174,7 +182,7 @@ def test_config_mistakes_are_one_line(change, words):
     assert "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize("name", ["signalling_lm", "grounded_speech"])
+@pytest.mark.parametrize("name", ["signalling_lm", "signalling_lm_ppo", "grounded_speech"])
 def test_the_shipped_experiments_parse_and_round_trip(name):
     raw = yaml.safe_load((ROOT / "experiments" / f"{name}.yaml").read_text())
     cfg = kinds.parse(raw)

@@ -132,6 +132,11 @@ def parse(raw: dict) -> CommunicationExperiment:
     )
     grounding_raw = raw.get("grounding")
     grounding = None
+    if grounding_raw is not None and "vocab_size" in env_raw:
+        raise UserError(
+            "config: env.vocab_size with grounding; the messages are the language model's "
+            "characters, so its vocabulary sets it: remove env.vocab_size"
+        )
     if grounding_raw is not None:
         grounding_raw = dict(grounding_raw)
         prior = from_dict(PriorConfig, grounding_raw.pop("prior", {}), "grounding.prior")
@@ -198,6 +203,8 @@ def check(cfg: CommunicationExperiment) -> None:
 
 def to_dict(cfg: CommunicationExperiment) -> dict:
     env = {"name": "signalling", **plain(dataclasses.asdict(cfg.env))}
+    if cfg.grounding is not None:  # set by the language model's vocabulary at run time
+        del env["vocab_size"]
     out = {
         "name": cfg.name,
         "kind": cfg.kind,

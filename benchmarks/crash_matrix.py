@@ -256,6 +256,31 @@ CASES: dict[str, dict[str, Any]] = {
         "train": {**FIT, "batch_size": 32, "lr": 0.01, "steps": 600, "checkpoint_every": 100},
         "eval": {"every": 100},
     },
+    "communication": {
+        "name": "crash_talk",
+        "kind": "communication",
+        "seed": 1,
+        "env": {
+            "name": "signalling",
+            "n_attributes": 3,
+            "n_values": 4,
+            "message_length": 3,
+            "vocab_size": 6,
+            "num_candidates": 4,
+            "end_token": True,
+            "held_out": 8,
+        },
+        "agent": {"n_layer": 1, "n_head": 2, "n_embd": 32, "listener_hidden": 64},
+        "train": {
+            **FIT,
+            "batch_size": 64,
+            "lr": 3e-3,
+            "steps": 800,
+            "checkpoint_every": 100,
+            "games": 20_000,
+        },  # fmt: skip
+        "eval": {"every": 100, "games": 200, "cic_states": 50},
+    },
 }
 
 CRASHES: dict[str, tuple[int, ...]] = {

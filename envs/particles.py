@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from envs.messages import SILENT
 from envs.spread.rules import DAMPING, DT, MOVES, NUM_ACTIONS
 
 __all__ = ["DAMPING", "DT", "MOVES", "NUM_ACTIONS", "integrate", "one_hot", "split_action"]
@@ -51,3 +52,25 @@ def one_hot(tokens: np.ndarray, vocab_size: int) -> np.ndarray:
     """(..., V) float32 one-hot of tokens (...), all zeros where SILENT = -1 (mpe2's comm
     state: zeros before anything was said, the one-hot of the last token after)."""
     return (np.asarray(tokens)[..., None] == np.arange(vocab_size)).astype(np.float32)
+
+
+def scattered(
+    batch_size: int, goal_shape: tuple[int, ...], landmarks: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """The fields of B fresh episodes of two agents (mpe2 `reset_world`, in its order of draws):
+    goals uniform in 0..landmarks-1, shaped (B, *goal_shape); the two agents, then the
+    landmarks, uniform in [-1, 1]^2 (pos (B, 2, 2), landmarks (B, landmarks, 2)), at rest;
+    nothing said or heard yet (SILENT, shaped as the goals); t = 0."""
+    B = batch_size
+    goal = rng.integers(0, landmarks, size=(B, *goal_shape))
+    xy = rng.uniform(-1.0, 1.0, size=(B, 2 + landmarks, 2))  # agents, then landmarks
+    silent = np.full(goal.shape, SILENT, dtype=np.int64)
+    return {
+        "pos": xy[:, :2],
+        "vel": np.zeros((B, 2, 2)),
+        "landmarks": xy[:, 2:],
+        "goal": goal,
+        "said": silent,
+        "heard": silent.copy(),
+        "t": np.zeros(B, dtype=np.int32),
+    }

@@ -20,7 +20,7 @@ import gymnasium
 import numpy as np
 
 from envs.messages import SILENT, heard
-from envs.particles import NUM_ACTIONS, integrate, one_hot, split_action
+from envs.particles import NUM_ACTIONS, integrate, one_hot, scattered, split_action
 from envs.reference.config import ReferenceConfig
 
 NUM_LANDMARKS = 3
@@ -107,19 +107,7 @@ def make_state(
 def reset(cfg: ReferenceConfig, batch_size: int, rng: np.random.Generator) -> ReferenceState:
     """Goals uniform in 0..2 (independent for the two agents); agents and landmarks uniform in
     [-1, 1]^2, at rest; nothing said yet (mpe2 reset_world)."""
-    B = batch_size
-    goal = rng.integers(0, NUM_LANDMARKS, size=(B, 2))
-    xy = rng.uniform(-1.0, 1.0, size=(B, 2 + NUM_LANDMARKS, 2))  # agents, then landmarks
-    silent = np.full((B, 2), SILENT, dtype=np.int64)
-    return ReferenceState(
-        pos=xy[:, :2],
-        vel=np.zeros((B, 2, 2)),
-        landmarks=xy[:, 2:],
-        goal=goal,
-        said=silent,
-        heard=silent.copy(),
-        t=np.zeros(B, dtype=np.int32),
-    )
+    return ReferenceState(**scattered(batch_size, (2,), NUM_LANDMARKS, rng))
 
 
 def observe(cfg: ReferenceConfig, state: ReferenceState) -> np.ndarray:

@@ -21,7 +21,7 @@ import gymnasium
 import numpy as np
 
 from envs.messages import SILENT, heard
-from envs.particles import NUM_ACTIONS, integrate, one_hot, split_action
+from envs.particles import NUM_ACTIONS, integrate, one_hot, scattered, split_action
 from envs.speaker_listener.config import SpeakerListenerConfig
 
 SPEAKER, LISTENER = 0, 1
@@ -114,19 +114,7 @@ def reset(
 ) -> SpeakerListenerState:
     """A goal landmark uniform in 0..2; agents and landmarks uniform in [-1, 1]^2, at rest;
     nothing said yet (mpe2 reset_world)."""
-    B = batch_size
-    goal = rng.integers(0, NUM_LANDMARKS, size=B)
-    xy = rng.uniform(-1.0, 1.0, size=(B, 2 + NUM_LANDMARKS, 2))  # agents, then landmarks
-    silent = np.full(B, SILENT, dtype=np.int64)
-    return SpeakerListenerState(
-        pos=xy[:, :2],
-        vel=np.zeros((B, 2, 2)),
-        landmarks=xy[:, 2:],
-        goal=goal,
-        said=silent,
-        heard=silent.copy(),
-        t=np.zeros(B, dtype=np.int32),
-    )
+    return SpeakerListenerState(**scattered(batch_size, (), NUM_LANDMARKS, rng))
 
 
 def observe(cfg: SpeakerListenerConfig, state: SpeakerListenerState) -> np.ndarray:

@@ -14,8 +14,9 @@ Conventions:
 Channel modes, the ablation every claim about communication needs (Lowe et al. 2019, "On the
 pitfalls of measuring emergent communication", AAMAS): "open" delivers messages as sent; "cut"
 delivers nothing (every heard token is SILENT); "scrambled" replaces every token that was said
-by one drawn uniformly from [0, V), independently of the speaker's state, so the receiver gets
-messages of the same form that carry no information.
+by one drawn uniformly from [0, V), independently of the speaker's state (the padding after an
+end token included, so a scrambled message need not end where the sent one did): the receiver
+gets tokens that carry no information.
 """
 
 from __future__ import annotations
@@ -67,3 +68,9 @@ def heard(mode: str, tokens: np.ndarray, vocab_size: int, rng: np.random.Generat
         random = rng.integers(0, vocab_size, size=np.shape(tokens), dtype=np.int64)
         return np.where(tokens == SILENT, SILENT, random).astype(np.asarray(tokens).dtype)
     raise ValueError(f"channel={mode!r}; must be one of {', '.join(CHANNELS)}")
+
+
+def one_hot(tokens: np.ndarray, vocab_size: int) -> np.ndarray:
+    """(..., V) float32 one-hot of tokens (...), all zeros where SILENT: how every world shows a
+    heard token in an observation (nothing heard is no token)."""
+    return (np.asarray(tokens)[..., None] == np.arange(vocab_size)).astype(np.float32)

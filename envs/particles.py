@@ -18,7 +18,7 @@ import numpy as np
 from envs.messages import SILENT
 from envs.spread.rules import DAMPING, DT, MOVES, NUM_ACTIONS
 
-__all__ = ["DAMPING", "DT", "MOVES", "NUM_ACTIONS", "integrate", "one_hot", "split_action"]
+__all__ = ["DAMPING", "DT", "MOVES", "NUM_ACTIONS", "integrate", "scattered", "split_action"]
 
 
 def integrate(
@@ -46,12 +46,6 @@ def split_action(actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """mpe2's discrete action of a mover that speaks, a = move + 5 * token (simple_env
     `_execute_world_step`: move = a % 5, then token = a // 5); returns (move, token)."""
     return actions % NUM_ACTIONS, actions // NUM_ACTIONS
-
-
-def one_hot(tokens: np.ndarray, vocab_size: int) -> np.ndarray:
-    """(..., V) float32 one-hot of tokens (...), all zeros where SILENT = -1 (mpe2's comm
-    state: zeros before anything was said, the one-hot of the last token after)."""
-    return (np.asarray(tokens)[..., None] == np.arange(vocab_size)).astype(np.float32)
 
 
 def scattered(

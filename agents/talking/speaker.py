@@ -195,12 +195,3 @@ class Speaker(nn.Module):
         x = self.tok_emb(tokens[:, :-1]) + self.pos_emb.weight[1 : self.max_len]
         h = self._hidden(torch.cat([self._start(meanings)[:, None], x], 1))  # (B, L, D)
         return F.linear(h, self.tok_emb.weight), self.value(h).squeeze(-1)
-
-
-def chosen(tokens: Tensor, end_token: bool) -> Tensor:
-    """(B, L) bool: the positions a speaker chose in messages (B, L): with an end token, up to
-    and including the first EOS; without, all."""
-    if not end_token:
-        return torch.ones_like(tokens, dtype=torch.bool)
-    before = torch.cumsum((tokens == EOS).long(), 1) - (tokens == EOS).long()
-    return before == 0

@@ -40,8 +40,8 @@ import numpy as np
 from emergent.metrics.influence import causal_influence_of_communication
 from emergent.rollout import ActFn
 from emergent.worlds.base import MessageIntervention
-from envs.messages import heard, pad_after_end
-from envs.particles import NUM_ACTIONS, one_hot
+from envs.messages import heard, one_hot, pad_after_end
+from envs.particles import NUM_ACTIONS
 from envs.signalling.config import SignallingConfig
 from envs.signalling.rules import obs_slices
 from envs.speaker_listener import rules as sl_rules
@@ -91,9 +91,8 @@ def signalling_intervene(
 ) -> np.ndarray:
     """Listener observations (N, D) with their message block (`rules.obs_slices`) replaced by
     the one-hot of `messages` (N, L); SILENT positions stay zero, as in `rules.observe`."""
-    hot = np.eye(cfg.vocab_size + 1, dtype=obs.dtype)[:, 1:]  # row 0 (SILENT) is zeros
     out = np.array(obs, copy=True)
-    out[:, obs_slices(cfg)["message"]] = hot[np.asarray(messages) + 1].reshape(len(obs), -1)
+    out[:, obs_slices(cfg)["message"]] = one_hot(messages, cfg.vocab_size).reshape(len(obs), -1)
     return out
 
 

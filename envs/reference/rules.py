@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import gymnasium
 import numpy as np
 
-from envs.messages import SILENT, heard
-from envs.particles import NUM_ACTIONS, integrate, one_hot, scattered, split_action
+from envs.messages import SILENT, heard, one_hot
+from envs.particles import NUM_ACTIONS, integrate, scattered, split_action
 from envs.reference.config import ReferenceConfig
 
 NUM_LANDMARKS = 3

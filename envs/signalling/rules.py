@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import gymnasium
 import numpy as np
 
-from envs.messages import EOS, SILENT, heard
+from envs.messages import EOS, SILENT, heard, one_hot
 from envs.signalling.config import SignallingConfig
 from envs.signalling.split import attributes, split_objects
 
@@ -203,9 +203,8 @@ def observe(cfg: SignallingConfig, state: SignallingState) -> np.ndarray:
     hot_values = np.eye(n_values, dtype=np.float32)
     obs[:, :, SPEAKER, parts["target"]] = hot_values[state.target_object].reshape(B, P, -1)
     obs[:, :, LISTENER, parts["candidates"]] = hot_values[state.candidates].reshape(B, P, -1)
-    hot_tokens = np.eye(V + 1, dtype=np.float32)[:, 1:]  # row 0 (token -1, unspoken) is zeros
-    obs[:, :, SPEAKER, parts["message"]] = hot_tokens[state.message + 1].reshape(B, P, -1)
-    obs[:, :, LISTENER, parts["message"]] = hot_tokens[state.heard + 1].reshape(B, P, -1)
+    obs[:, :, SPEAKER, parts["message"]] = one_hot(state.message, V).reshape(B, P, -1)
+    obs[:, :, LISTENER, parts["message"]] = one_hot(state.heard, V).reshape(B, P, -1)
     return obs.reshape(B, 2 * P, -1)
 
 

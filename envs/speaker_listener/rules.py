@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import gymnasium
 import numpy as np
 
-from envs.messages import SILENT, heard
-from envs.particles import NUM_ACTIONS, integrate, one_hot, scattered, split_action
+from envs.messages import SILENT, heard, one_hot
+from envs.particles import NUM_ACTIONS, integrate, scattered, split_action
 from envs.speaker_listener.config import SpeakerListenerConfig
 
 SPEAKER, LISTENER = 0, 1

@@ -13,7 +13,6 @@ import torch.nn.functional as F
 
 import envs
 from agents.talking import SignallingGame, Speaker, TalkConfig, games, play
-from agents.talking.speaker import chosen
 from envs.messages import EOS, message_lengths
 from envs.signalling import SignallingConfig
 from generative.data import DataInfo, Dataset
@@ -43,7 +42,6 @@ def test_a_message_is_up_to_l_tokens_and_nothing_is_chosen_after_the_end_token(m
     positions = np.arange(4)[None]
     assert (utt.acts.numpy() == (positions < lengths[:, None])).all()  # chosen up to the end
     assert (tokens[positions >= lengths[:, None]] == EOS).all()  # padding after it
-    np.testing.assert_array_equal(utt.acts.numpy(), chosen(utt.tokens, True).numpy())
     np.testing.assert_array_equal(utt.onehot.argmax(-1).numpy(), tokens)
     assert torch.allclose(utt.onehot.detach().sum(-1), torch.ones(500, 4))
 

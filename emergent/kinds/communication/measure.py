@@ -33,7 +33,7 @@ from emergent.metrics.communication import (
     topographic_similarity,
 )
 from emergent.metrics.influence import causal_influence_of_communication
-from envs.messages import heard
+from envs.messages import heard, one_hot
 from envs.signalling import SignallingConfig
 from envs.signalling.rules import reset
 from envs.signalling.split import attributes, held_out_objects, split_objects
@@ -131,7 +131,7 @@ def causal_influence(
     action_probs = np.zeros((states, K, K))
     for d in range(draws):
         got = sent if channel == "open" else np.broadcast_to(noise[d], sent.shape)
-        hot = torch.from_numpy(np.eye(V + 1, dtype=np.float32)[:, 1:][got + 1])  # (N, M, L, V)
+        hot = torch.from_numpy(one_hot(got, V))  # (N, M, L, V), silence as zero rows
         probs = game.listener.probabilities(
             hot.reshape(states * K, L, V).to(game.device), cand_codes.to(game.device)
         )

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # runs on any torch >= 2.3 (GPU machines bring their own).
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: demo test setup lint bench bench-lm clean
+.PHONY: demo test setup lint bench bench-lm bench-dream clean
 
 setup: $(STAMP)
 
@@ -34,6 +34,10 @@ bench: $(STAMP)
 bench-lm: $(STAMP)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[bench]"
 	$(BIN)/python -m benchmarks.lm_speed
+
+# The world models' dreams against the real worlds' batched cores (imagined agent-steps/s).
+bench-dream: $(STAMP)
+	$(BIN)/python -m benchmarks.dream_speed
 
 clean:
 	rm -rf $(VENV) runs

@@ -2,7 +2,8 @@
 
 `python -m benchmarks.crash_matrix [--cases ppo,sb3_ppo] [--crashes kill9,ctrl_c]` runs, for
 each case (the learners `ppo`, `sb3_ppo`, `rllib_ppo` on a small Commons Harvest, and the kinds
-`generative`, `gen_zoo`, `pair_curves`, `diffusion`), one run that is never stopped and then,
+`generative`, `gen_zoo`, `pair_curves`, `diffusion`, `lm`, `grokking`, `induction_heads`,
+`scale_metrics`, `communication`, `world_model`), one run that is never stopped and then,
 for each crash kind, one run that is stopped once it has progress on disk:
 
 - `kill9`: SIGKILL, no chance to save anything;
@@ -14,7 +15,8 @@ Each crash lands at a random moment (seeded by `--seed`) after the first checkpo
 
 - the stop: exit -9 or 130, and for Ctrl-C one message line and no traceback;
 - `resumed from`: the progress on disk when the run was stopped (the checkpoint's agent-steps
-  or fit step; for kinds made of cells, the finished cells and the step of the open one);
+  or fit step; for kinds made of cells, the finished cells and the step of the open one; for
+  a world model, its finished fit stages and the step of the open one);
 - `rows`: every number the finished run left on disk (metrics.jsonl rows and JSON results,
   wall-clock timings excepted) against the never-stopped run: `identical` (bit for bit),
   `1e-6` (equal to a relative 1e-6) or `differ`; and whether each (kind, policy, step) row
@@ -49,7 +51,7 @@ from benchmarks.env_speed import git_sha
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results" / "crash_matrix.json"
-TIMING_KEYS = ("seconds", "_s", "per_s", "time", "_ms", "speedup", "faster")
+TIMING_KEYS = ("seconds", "_s", "per_s", "time", "_ms", "speedup", "faster", "throughput")
 SKIPPED_FILES = ("state.json", "attempts.jsonl", "claim.json")
 
 TINY_MAP = ["@@@@@@@@@@", "@P AAA  P@", "@ AAAAA  @", "@P AAA  P@", "@@@@@@@@@@"]
@@ -281,6 +283,29 @@ CASES: dict[str, dict[str, Any]] = {
         },  # fmt: skip
         "eval": {"every": 100, "games": 200, "cic_states": 50},
     },
+    # The VAE's fit ends about 0.4 s after its first checkpoint (2 CPU cores), so a crash lands
+    # in either stage: a resume continues the open fit or starts the next one.
+    "world_model": {
+        "name": "crash_world_model",
+        "kind": "world_model",
+        "seed": 2,
+        "env": {"name": "wolfpack", "max_steps": 24},
+        "data": {"steps": 2_000, "num_envs": 4, "length": 8},
+        "model": {
+            "family": "vae_rnn",
+            "latent_dim": 4,
+            "channels": [4],
+            "hidden": [16],
+            "rnn_hidden": 16,
+            "mixtures": 2,
+        },
+        "train": {
+            "device": "cpu",
+            "vae": {**FIT, "batch_size": 32, "steps": 150, "checkpoint_every": 25},
+            "rnn": {**FIT, "batch_size": 16, "steps": 600, "checkpoint_every": 50},
+        },
+        "eval": {"horizon": 4, "segments": 16, "throughput_envs": 4, "gifs": 1},
+    },
 }
 
 CRASHES: dict[str, tuple[int, ...]] = {
@@ -309,6 +334,8 @@ def progress(run_dir: Path) -> tuple[int, int]:
     """(finished cells, the largest checkpoint step): what a resume continues from."""
     import torch
 
+    if (run_dir / "fit").is_dir():
+        return stage_progress(run_dir)
     cells = sum(1 for _ in run_dir.rglob("result.json")) + len(list(run_dir.glob("pair/*.json")))
     step = 0
     for path in run_dir.rglob("*.pt"):
@@ -322,6 +349,26 @@ def progress(run_dir: Path) -> tuple[int, int]:
             if isinstance(saved, dict) and isinstance(saved.get("step"), int):
                 step = max(step, saved["step"])
     return cells, step
+
+
+def stage_progress(run_dir: Path) -> tuple[int, int]:
+    """A world-model run's (finished fit stages, the step of the open one): a stage is finished
+    when its checkpoint (`fit/<stage>/checkpoints/fit.pt`) holds the steps config.yaml gives it."""
+    import torch
+
+    train = yaml.safe_load((run_dir / "config.yaml").read_text())["train"]
+    done, step = 0, 0
+    for path in run_dir.glob("fit/*/checkpoints/fit.pt"):
+        stage = path.parents[1].name
+        try:
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception:  # noqa: BLE001 - a file being written; counted next time
+            continue
+        if saved["step"] >= train[stage]["steps"]:
+            done += 1
+        else:
+            step = max(step, saved["step"])
+    return done, step
 
 
 def describe(cells: int, step: int) -> str:

@@ -228,6 +228,10 @@ def cmd_list() -> int:
     print("worlds (env.name):")
     for name in sorted(envs.WORLDS):
         print(f"  {name:<16} {envs.WORLDS[name].doc}")
+    print(
+        f"  {'dream':<16} A world model's dream (env.world_model: its run directory), to train "
+        "in; evaluated in the real world it models."
+    )
     print("learners (agent.kind):")
     for name in sorted(agents.LEARNERS):
         print(f"  {name:<16} {agents.LEARNERS[name].doc}")

@@ -25,6 +25,7 @@ from emergent.kinds import (
     pair_curves,
     rl,
     scale_metrics,
+    world_model,
 )
 from emergent.kinds.record import Kind
 from emergent.sweep.trial import OnResult, run_local
@@ -40,6 +41,7 @@ KINDS: dict[str, Kind] = {
     "induction_heads": induction_heads.KIND,
     "scale_metrics": scale_metrics.KIND,
     "communication": communication.KIND,
+    "world_model": world_model.KIND,
 }
 DEFAULT = "rl"
 

@@ -29,6 +29,8 @@ the Shakespeare corpus that `make setup` fetches.
 
 `communication` was recorded when the kind was added (issue 16).
 
+`world_model` and `world_model_dream` were recorded when the kind was added (issue 17).
+
 `induction_heads` and `scale_metrics` were recorded when those kinds were added (issue 15);
 the `lm` record gained the MLP's `activation` and `embed_init_std` options then (their
 defaults, which give the same weights as before), its numbers unchanged.
@@ -58,6 +60,8 @@ from tests.emergent.test_grokking import TINY as TINY_GROKKING
 from tests.emergent.test_induction_heads import TINY as TINY_INDUCTION
 from tests.emergent.test_lm_experiment import TINY as TINY_LM
 from tests.emergent.test_scale_metrics import TINY as TINY_SCALE
+from tests.emergent.test_world_model_experiment import DREAM as TINY_DREAM
+from tests.emergent.test_world_model_experiment import TINY as TINY_WORLD_MODEL
 
 pytestmark = pytest.mark.slow
 
@@ -120,6 +124,8 @@ CASES: dict[str, dict[str, Any]] = {
     "induction_heads": TINY_INDUCTION,  # 2 layers and the 1-layer control, 20 steps
     "scale_metrics": TINY_SCALE,  # five sizes on 1-digit addition, 40 steps each
     "communication": TINY_COMMUNICATION,  # a transformer speaker and a GRU listener, 20 steps
+    "world_model": TINY_WORLD_MODEL,  # V + M of Wolfpack views, 30 steps each
+    "world_model_dream": TINY_DREAM,  # two rounds in the dream, the reference, one temperature
     "diffusion": {  # the tiny diffusion experiment, with no zoo and one toy
         **TINY_DIFFUSION,
         "zoo_run": "",

@@ -5,11 +5,21 @@ A world added to `envs.WORLDS` is tested here with no new test code. Every world
 default settings; `CASES` adds settings that take another path through the adapters (Box
 actions; cheap talk's extra observation channels and joint move x token actions). Tests that
 play whole episodes cut them to `SHORT` steps where the world has a `max_steps` setting.
+
+`CASES` also holds the dream (`agents.world_models.dream.DreamEnv`) of a tiny untrained world
+model of Wolfpack (the `tiny_dream` fixture): `envs` cannot build it by name (its model lives
+in `agents`), so the `world` fixture gives each case's factory of cores and `pettingzoo` /
+`rllib` wrap the dream's core in the shells directly (registered worlds go through the
+by-name entry points `parallel_env`, `rllib_env`, `env_creator`). The tests of the registry
+itself (its entries, bad settings, the bounds of int and float settings, huge batch sizes) run
+over `envs.WORLDS` only: the dream has no entry, and its settings (`DreamConfig`) are tested
+in tests/agents/test_dream.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 import sys
@@ -26,8 +36,8 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecCheckNan
 
 import envs
-from envs.adapters.pettingzoo import parallel_env
-from envs.adapters.rllib import env_creator, rllib_env
+from envs.adapters.pettingzoo import PettingZooParallelEnv, parallel_env
+from envs.adapters.rllib import RLlibEnv, env_creator, rllib_env
 from envs.adapters.sb3 import SB3VecEnv
 from envs.core import MAX_BATCH_SIZE, BatchedEnv, StepResult, copy_bytes
 
@@ -35,15 +45,48 @@ CASES = [pytest.param(name, {}, id=name) for name in sorted(envs.WORLDS)] + [
     pytest.param("spread", {"continuous_actions": True}, id="spread-continuous"),
     pytest.param("commons", {"talk_vocab": 4}, id="commons-talk"),
     pytest.param("cleanup", {"talk_vocab": 3, "channel": "scrambled"}, id="cleanup-talk"),
+    pytest.param("dream", {}, id="dream"),
 ]
+DREAM = "dream"
 SHORT = 12  # episode length in the tests that play whole episodes
+Factory = typing.Callable[..., BatchedEnv]
+"""(batch_size=1, seed=None, **settings) -> a core of the case's world."""
+
+
+@pytest.fixture
+def world(request: pytest.FixtureRequest, name: str) -> Factory:
+    """The factory of the case's cores: `envs.make` for a registered world, the tiny dream's
+    (with one torch thread: more only contend on a shared machine)."""
+    if name == DREAM:
+        request.getfixturevalue("one_torch_thread")
+        return request.getfixturevalue("tiny_dream")
+    return functools.partial(envs.make, name)
 
 
 def short(name: str, settings: dict) -> dict:
     """`settings` with episodes of SHORT steps, where the world has a max_steps setting."""
-    if "max_steps" in {f.name for f in dataclasses.fields(envs.WORLDS[name].config)}:
+    if name == DREAM or "max_steps" in {
+        f.name for f in dataclasses.fields(envs.WORLDS[name].config)
+    }:
         return {**settings, "max_steps": SHORT}
     return settings
+
+
+def pettingzoo(
+    world: Factory, name: str, settings: dict, render_mode: str | None = None
+) -> PettingZooParallelEnv:
+    """The PettingZoo shell of the case: `parallel_env` by name, or around the dream's core."""
+    if name == DREAM:
+        return PettingZooParallelEnv(world(batch_size=1, **settings), name, render_mode)
+    return parallel_env(name, render_mode, **settings)
+
+
+def rllib(world: Factory, name: str, settings: dict, creator: bool = False) -> RLlibEnv:
+    """The RLlib shell of the case: by name (`rllib_env`, or `env_creator` as RLlib's env
+    runners call it), or around the dream's core."""
+    if name == DREAM:
+        return RLlibEnv(world(batch_size=1, **settings), name)
+    return env_creator({"name": name, **settings}) if creator else rllib_env(name, **settings)
 
 
 def settings_of(kind: type) -> list:
@@ -207,8 +250,8 @@ def test_unknown_world_is_a_key_error_listing_the_known_ones():
 
 
 @pytest.mark.parametrize(("name", "settings"), CASES)
-def test_shapes_dtypes_and_observations_inside_their_space(name, settings):
-    env = envs.make(name, batch_size=3, seed=0, **settings)
+def test_shapes_dtypes_and_observations_inside_their_space(world, name, settings):
+    env = world(batch_size=3, seed=0, **settings)
     B, A = 3, env.num_agents
     shape, dtype = env.observation_space.shape, env.observation_space.dtype
     env.action_space.seed(0)
@@ -226,8 +269,8 @@ def test_shapes_dtypes_and_observations_inside_their_space(name, settings):
 
 
 @pytest.mark.parametrize(("name", "settings"), CASES)
-def test_copies_end_together_at_max_steps(name, settings):
-    env = envs.make(name, batch_size=2, seed=0, **short(name, settings))
+def test_copies_end_together_at_max_steps(world, name, settings):
+    env = world(batch_size=2, seed=0, **short(name, settings))
     env.action_space.seed(0)
     kinds = set()
     for _ in range(2):
@@ -242,8 +285,8 @@ def test_copies_end_together_at_max_steps(name, settings):
 
 
 @pytest.mark.parametrize(("name", "settings"), CASES)
-def test_same_seed_same_rollout_other_seed_another(name, settings):
-    rollout = [play(envs.make(name, batch_size=3, **settings), 30, seed) for seed in (3, 3, 4)]
+def test_same_seed_same_rollout_other_seed_another(world, name, settings):
+    rollout = [play(world(batch_size=3, **settings), 30, seed) for seed in (3, 3, 4)]
     assert len(rollout[0]) == len(rollout[1])
     for x, y in zip(rollout[0], rollout[1], strict=True):
         np.testing.assert_array_equal(x, y)
@@ -251,17 +294,17 @@ def test_same_seed_same_rollout_other_seed_another(name, settings):
 
 
 @pytest.mark.parametrize(("name", "settings"), CASES)
-def test_reset_with_a_seed_replays_and_without_one_continues_the_stream(name, settings):
-    env = envs.make(name, batch_size=2, **settings)
+def test_reset_with_a_seed_replays_and_without_one_continues_the_stream(world, name, settings):
+    env = world(batch_size=2, **settings)
     first = env.reset(seed=7)
-    again = envs.make(name, batch_size=2, seed=123, **settings).reset(seed=7)
+    again = world(batch_size=2, seed=123, **settings).reset(seed=7)
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(env.reset(), first)  # a new episode, not a replay
 
 
 @pytest.mark.parametrize(("name", "settings"), CASES)
-def test_bad_actions_are_one_line_value_errors(name, settings):
-    env = envs.make(name, batch_size=2, seed=0, **settings)
+def test_bad_actions_are_one_line_value_errors(world, name, settings):
+    env = world(batch_size=2, seed=0, **settings)
     good = sample(env)
     with pytest.raises(ValueError, match="actions shape"):
         env.step(good[:, :-1])
@@ -273,8 +316,8 @@ def test_bad_actions_are_one_line_value_errors(name, settings):
 
 
 @pytest.mark.parametrize(("name", "settings"), CASES)
-def test_render_is_an_rgb_frame_of_each_copy(name, settings):
-    env = envs.make(name, batch_size=2, seed=0, **settings)
+def test_render_is_an_rgb_frame_of_each_copy(world, name, settings):
+    env = world(batch_size=2, seed=0, **settings)
     frames = [env.render(0), env.render(1)]
     for frame in frames:
         assert frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8
@@ -288,27 +331,28 @@ def test_render_is_an_rgb_frame_of_each_copy(name, settings):
 
 
 @pytest.mark.parametrize(("name", "settings"), CASES)
-def test_pettingzoo_parallel_api(name, settings):
-    parallel_api_test(parallel_env(name, **short(name, settings)), num_cycles=SHORT + 5)
+def test_pettingzoo_parallel_api(world, name, settings):
+    parallel_api_test(pettingzoo(world, name, short(name, settings)), num_cycles=SHORT + 5)
 
 
 @pytest.mark.parametrize(("name", "settings"), CASES)
-def test_pettingzoo_parallel_seed(name, settings):
-    parallel_seed_test(lambda: parallel_env(name, **settings), num_cycles=20)
+def test_pettingzoo_parallel_seed(world, name, settings):
+    parallel_seed_test(lambda: pettingzoo(world, name, settings), num_cycles=20)
 
 
 @pytest.mark.parametrize(("name", "settings"), CASES)
 @pytest.mark.filterwarnings("ignore:Observation numpy array is all zeros")  # removed agents
 @pytest.mark.filterwarnings("ignore:Agent's m.* observation space value is")  # Box(-inf, inf)
-def test_pettingzoo_aec_conversion_api(name, settings):
-    api_test(parallel_to_aec(parallel_env(name, **short(name, settings))), num_cycles=SHORT + 5)
+def test_pettingzoo_aec_conversion_api(world, name, settings):
+    aec = parallel_to_aec(pettingzoo(world, name, short(name, settings)))
+    api_test(aec, num_cycles=SHORT + 5)
 
 
 @pytest.mark.parametrize(("name", "settings"), CASES)
-def test_pettingzoo_shell_equals_the_core(name, settings):
+def test_pettingzoo_shell_equals_the_core(world, name, settings):
     settings = short(name, settings)
-    shell = parallel_env(name, render_mode="rgb_array", **settings)
-    core = envs.make(name, **settings)
+    shell = pettingzoo(world, name, settings, render_mode="rgb_array")
+    core = world(**settings)
     agents = [f"player_{k}" for k in range(core.num_agents)]
     assert shell.possible_agents == agents and shell.metadata["name"] == name
     assert all(shell.observation_space(a) == core.observation_space for a in agents)
@@ -331,15 +375,15 @@ def test_pettingzoo_shell_equals_the_core(name, settings):
 
 
 @pytest.mark.parametrize(("name", "settings"), CASES)
-def test_rllib_checker_accepts_the_world(name, settings):
-    check_multiagent_environments(rllib_env(name, **settings))
+def test_rllib_checker_accepts_the_world(world, name, settings):
+    check_multiagent_environments(rllib(world, name, settings))
 
 
 @pytest.mark.parametrize(("name", "settings"), CASES)
-def test_rllib_shell_equals_the_core(name, settings):
+def test_rllib_shell_equals_the_core(world, name, settings):
     settings = short(name, settings)
-    shell = env_creator({"name": name, **settings})  # what RLlib's env runners call
-    core = envs.make(name, **settings)
+    shell = rllib(world, name, settings, creator=True)  # what RLlib's env runners call
+    core = world(**settings)
     agents = [f"player_{k}" for k in range(core.num_agents)]
     assert shell.possible_agents == shell.agents == agents and shell.metadata["name"] == name
     for agent in agents:
@@ -365,10 +409,10 @@ def test_rllib_shell_equals_the_core(name, settings):
 
 
 @pytest.mark.parametrize(("name", "settings"), CASES)
-def test_sb3_vec_env_flattens_copies_by_agents_and_resets_the_batch(name, settings):
+def test_sb3_vec_env_flattens_copies_by_agents_and_resets_the_batch(world, name, settings):
     settings = short(name, settings)
-    env = envs.make(name, batch_size=2, seed=0, **settings)
-    twin = envs.make(name, batch_size=2, seed=0, **settings)
+    env = world(batch_size=2, seed=0, **settings)
+    twin = world(batch_size=2, seed=0, **settings)
     vec = SB3VecEnv(env, seed=3)
     B, A, shape = 2, env.num_agents, env.action_space.shape or ()
     assert vec.num_envs == B * A
@@ -398,8 +442,8 @@ def test_sb3_vec_env_flattens_copies_by_agents_and_resets_the_batch(name, settin
 
 @pytest.mark.parametrize(("name", "settings"), CASES)
 @pytest.mark.usefixtures("one_torch_thread")
-def test_sb3_ppo_collects_and_learns_through_the_shell(name, settings):
-    vec = SB3VecEnv(envs.make(name, batch_size=2, seed=0, **short(name, settings)), seed=0)
+def test_sb3_ppo_collects_and_learns_through_the_shell(world, name, settings):
+    vec = SB3VecEnv(world(batch_size=2, seed=0, **short(name, settings)), seed=0)
     checked = VecCheckNan(vec, raise_exception=True)  # SB3's own check of every step
     n_steps = 16
     model = PPO(

@@ -1,5 +1,11 @@
 """Config of a reinforcement-learning experiment (`kind: rl`, the default): a world, a learner,
-a training budget, and optionally a grid of one swept key."""
+a training budget, and optionally a grid of one swept key.
+
+`env.name: dream` trains in a learned world model's dream instead of a world
+(`agents.world_models.dream.DreamConfig`: `world_model`, a world-model run directory, then
+`temperature` and `max_steps`); every evaluation still plays the real world the model was
+trained on (`ExperimentConfig.world`), so reports show real returns.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from typing import Any
 
 import agents
 import envs
+from agents.world_models.dream import DreamConfig, real_world
 from emergent.config import (
     check_keys,
     check_range,
@@ -22,12 +29,15 @@ from emergent.config import (
 )
 from emergent.errors import UserError
 from emergent.sweep import grid as sweep_grid
+from generative.checkpoint import CheckpointError
 
 MAX_STEPS = 10**12
 """Agent-steps of one run at the most (years of CPU time beyond it)."""
 MAX_COPIES = 65_536
 """Copies of a world stepped at once at the most; the world itself also refuses a batch whose
 observations would not fit in memory."""
+DREAM = "dream"
+"""`env.name` of a learned world model's dream (options: `DreamConfig`)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,26 @@ class ExperimentConfig:
     seed: int = 0
     grid: dict[str, tuple] = field(default_factory=dict)
 
+    @property
+    def dreamed(self) -> bool:
+        """Whether the learner trains in a world model's dream (`env.name: dream`)."""
+        return self.env.name == DREAM
+
+    @property
+    def world(self) -> EnvSpec:
+        """The real world every evaluation plays and analyses: `env` itself, or for a dream the
+        world its model was trained on (read from the world-model file)."""
+        return dream_world(self.env.options) if self.dreamed else self.env
+
+    @property
+    def title(self) -> str:
+        """What was trained where, for report titles: "commons with ppo", or "wolfpack with
+        ppo, trained in a dream (world model `runs/...`)"."""
+        where = f"{self.world.name} with {self.agent.kind}"
+        if self.dreamed:
+            where += f", trained in a dream (world model `{self.env.options.world_model}`)"
+        return where
+
 
 TOP_KEYS = ("name", "kind", "seed", "env", "agent", "train", "grid")
 
@@ -104,6 +134,11 @@ def parse(raw: dict) -> ExperimentConfig:
     seed = check_seed(raw.get("seed", 0))
     env = parse_env(raw.get("env"))
     agent = parse_agent(raw.get("agent"))
+    if env.name == DREAM and agent.kind == "rllib_ppo":
+        raise UserError(
+            "agent.kind: rllib_ppo cannot train in a dream (RLlib's workers build worlds by "
+            "registry name); use ppo or sb3_ppo"
+        )
     train = from_dict(TrainConfig, section(raw.get("train", {}), "train"), "train")
     grid = parse_grid(raw.get("grid", {}) or {})
     base = {k: v for k, v in raw.items() if k != "grid"}
@@ -114,11 +149,36 @@ def parse(raw: dict) -> ExperimentConfig:
 
 def parse_env(raw: Any) -> EnvSpec:
     raw = dict(section(raw, "env"))
-    known = sorted(envs.WORLDS)
+    known = sorted([*envs.WORLDS, DREAM])
     name = coerce(raw.pop("name", None) or missing("env.name", known), str, "env.name")
+    if name == DREAM:
+        if "world_model" not in raw:
+            raise UserError(
+                "config: missing key 'env.world_model' (a world-model run directory, e.g. "
+                "runs/world_model_commons/<stamp>)"
+            )
+        spec = EnvSpec(DREAM, from_dict(DreamConfig, raw, "env"))
+        dream_world(spec.options)  # the model is there and names a world that builds
+        return spec
     if name not in envs.WORLDS:
         raise UserError(f"env.name: unknown environment {name!r}; known: {', '.join(known)}")
     return EnvSpec(name, from_dict(envs.WORLDS[name].config, raw, "env"))
+
+
+def dream_world(options: DreamConfig) -> EnvSpec:
+    """The real world a dream's world model was trained on, as a typed `EnvSpec`."""
+    try:
+        world = real_world(options)
+    except (ValueError, CheckpointError) as err:
+        raise UserError(f"config: env.world_model: {err}") from None
+    name = world["name"]
+    if name not in envs.WORLDS:
+        raise UserError(
+            f"config: env.world_model: models world {name!r}, which is not one of "
+            f"{', '.join(sorted(envs.WORLDS))}"
+        )
+    where = f"env.world_model {options.world_model!r}: world"
+    return EnvSpec(name, from_dict(envs.WORLDS[name].config, world["options"], where))
 
 
 def parse_agent(raw: Any) -> AgentSpec:

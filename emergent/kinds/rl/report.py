@@ -62,9 +62,12 @@ def learning_verdict(
 
 def single_report(run_dir: Path, cfg: ExperimentConfig) -> str:
     rows = read_rows(run_dir / "metrics.jsonl")
-    world = worlds.analysis(cfg.env.name)
-    title = f"{cfg.name}: {cfg.env.name} with {cfg.agent.kind}"
-    plots.return_curve(rows, run_dir / "plots" / "return.png", title)
+    world = worlds.analysis(cfg.world.name)
+    title = f"{cfg.name}: {cfg.title}"
+    plot_title = f"{cfg.name}: {cfg.world.name} with {cfg.agent.kind}" + (
+        " (trained in a dream)" if cfg.dreamed else ""
+    )
+    plots.return_curve(rows, run_dir / "plots" / "return.png", plot_title)
     if world.metrics:
         plots.metric_curves(
             rows,
@@ -97,6 +100,7 @@ def single_report(run_dir: Path, cfg: ExperimentConfig) -> str:
         "Reproduce: `emergent run " + str(run_dir / "config.yaml") + "`; "
         f"TensorBoard: `tensorboard --logdir {run_dir.parent.parent}`.",
         "",
+        *dream_note(cfg),
         "## Learning",
         "",
         learning_verdict(learned, random, world.learned),
@@ -134,6 +138,20 @@ def single_report(run_dir: Path, cfg: ExperimentConfig) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+def dream_note(cfg: ExperimentConfig) -> list[str]:
+    """For a run trained in a dream: where it trained and where it was evaluated; else none."""
+    if not cfg.dreamed:
+        return []
+    dream, real = cfg.env.options, cfg.world.name
+    return [
+        f"Trained in a dream of {real}: the world model `{dream.world_model}` imagining "
+        f"{dream.max_steps} steps per episode at temperature {dream.temperature:g} "
+        "(Ha & Schmidhuber 2018). Every evaluation below (random play included) plays the "
+        f"real {real}.",
+        "",
+    ]
 
 
 def channel_section(
@@ -274,7 +292,7 @@ def grid_report(run_dir: Path, cfg: ExperimentConfig) -> str:
     done = [row for row in table if row["learned"]]
     if not done:
         raise UserError(f"{run_dir}: no grid point has finished yet; resume the run first")
-    world = worlds.analysis(cfg.env.name)
+    world = worlds.analysis(cfg.world.name)
     metrics = ("return", *world.metrics)
     plots.against_parameter(
         done,
@@ -286,8 +304,9 @@ def grid_report(run_dir: Path, cfg: ExperimentConfig) -> str:
     )
 
     lines = [
-        f"# {cfg.name}: {cfg.env.name} with {cfg.agent.kind}, swept over `{key}`",
+        f"# {cfg.name}: {cfg.title}, swept over `{key}`",
         "",
+        *dream_note(cfg),
         f"Run directory `{run_dir}` · seed {cfg.seed} · "
         f"{len(done)} of {len(table)} points finished.",
         "",

@@ -7,6 +7,9 @@ envs.make -> agents.make(...).train(env, steps, hooks)
 -> final evaluation (with frames); for a world with a channel, the same policy again with the
    channel cut and scrambled (`channel_ablations`) -> policy.pt -> report
 ```
+A run in a dream (`env.name: dream`) trains in the world model's dream and evaluates (random
+play, periodic and final evaluations, channel ablations) in the real world it models
+(`ExperimentConfig.world`), with that world's analysis.
 Worlds that say how to intervene on messages (`WorldAnalysis.intervene`) also get the causal
 influence of communication of the learned listeners in every learned evaluation row ("cic").
 A run with a `grid` trains once per grid value in `points/<key>=<value>/` and reports the
@@ -32,10 +35,12 @@ from tqdm import tqdm
 
 import agents
 import envs
+from agents.ppo_policy import resolve_device
+from agents.world_models.dream import open_dream
 from emergent import rundir, worlds
 from emergent.errors import Interrupted, UserError
 from emergent.kinds.rl import report as report_mod
-from emergent.kinds.rl.config import ExperimentConfig, grid_points, to_dict
+from emergent.kinds.rl.config import EnvSpec, ExperimentConfig, grid_points, to_dict
 from emergent.logger import MetricsLogger, numeric, read_rows
 from emergent.rollout import EpisodeLog, random_policy, run_episodes
 from emergent.sweep import grid
@@ -48,20 +53,34 @@ from generative.train import NonFiniteLoss
 EVAL_SEED_OFFSET = 7919  # evaluation worlds are seeded apart from the training worlds
 
 
-def make_env(cfg: ExperimentConfig, batch_size: int, seed: int) -> envs.BatchedEnv:
-    options = dataclasses.asdict(cfg.env.options)
+def make_env(spec: EnvSpec, batch_size: int, seed: int) -> envs.BatchedEnv:
+    """B = `batch_size` copies of the registered world `spec`."""
+    options = dataclasses.asdict(spec.options)
     try:
-        return envs.make(cfg.env.name, batch_size=batch_size, seed=seed, **options)
+        return envs.make(spec.name, batch_size=batch_size, seed=seed, **options)
     except (KeyError, ValueError) as err:
+        raise UserError(f"env: {err.args[0] if err.args else err}") from None
+
+
+def make_training_env(cfg: ExperimentConfig, batch_size: int, seed: int) -> envs.BatchedEnv:
+    """The world the learner trains in: `cfg.env`, or the dream of its world model (on
+    train.device)."""
+    if not cfg.dreamed:
+        return make_env(cfg.env, batch_size, seed)
+    try:
+        return open_dream(cfg.env.options, batch_size, seed, resolve_device(cfg.train.device))
+    except (ValueError, CheckpointError) as err:
         raise UserError(f"env: {err.args[0] if err.args else err}") from None
 
 
 def channel_ablations(cfg: ExperimentConfig) -> tuple[str, ...]:
     """Channel modes the final evaluation also plays: `CHANNEL_ABLATIONS` for a world whose
     config has a `channel` setting and was trained with it "open"; none otherwise, and none
-    for a world whose talk is optional (a `talk_vocab` setting) played without it (0)."""
-    options = cfg.env.options
-    names = {f.name for f in dataclasses.fields(envs.WORLDS[cfg.env.name].config)}
+    for a world whose talk is optional (a `talk_vocab` setting) played without it (0). For a
+    dream, those of the real world it models."""
+    world = cfg.world
+    options = world.options
+    names = {f.name for f in dataclasses.fields(envs.WORLDS[world.name].config)}
     if "channel" not in names or options.channel != "open":
         return ()
     if "talk_vocab" in names and options.talk_vocab == 0:
@@ -154,8 +173,8 @@ def train_run(
     `on_eval` receives every evaluation row as it is logged (a sweep reports it to Ray Tune).
     """
     torch.manual_seed(cfg.seed)
-    env = make_env(cfg, cfg.train.num_envs, cfg.seed)
-    eval_env = make_env(cfg, cfg.train.eval_envs, cfg.seed + EVAL_SEED_OFFSET)
+    env = make_training_env(cfg, cfg.train.num_envs, cfg.seed)
+    eval_env = make_env(cfg.world, cfg.train.eval_envs, cfg.seed + EVAL_SEED_OFFSET)
     trainer = make_trainer(cfg)
     try:
         start_step = 0
@@ -249,6 +268,8 @@ class RunHooks:
         on_eval: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.cfg, self.run_dir, self.trainer = cfg, run_dir, trainer
+        self.world = cfg.world  # the real world evaluated (not the dream trained in)
+        self.analysis = worlds.analysis(self.world.name)
         self.eval_env, self.logger, self.on_eval = eval_env, logger, on_eval
         self.eval_seed = cfg.seed + EVAL_SEED_OFFSET
         every = cfg.train
@@ -316,7 +337,7 @@ class RunHooks:
     def evaluate(self, agent_steps: int, record_frames: bool = False) -> EpisodeLog:
         new = agent_steps != self.last_eval_step  # the final evaluation may repeat the last one
         log, measured = self.play(
-            self.eval_env, self.cfg.env.options, agent_steps, record_frames, measure=new
+            self.eval_env, self.world.options, agent_steps, record_frames, measure=new
         )
         if new:
             self.log_eval(agent_steps, "learned", log, measured)
@@ -328,11 +349,9 @@ class RunHooks:
         on the evaluation seeds, logged as `channel_label(mode)` rows; CIC on the scrambled
         channel too."""
         for mode in channel_ablations(self.cfg):
-            options = dataclasses.replace(self.cfg.env.options, channel=mode)
-            world = dataclasses.replace(self.cfg.env, options=options)
-            env = make_env(
-                dataclasses.replace(self.cfg, env=world), self.cfg.train.eval_envs, self.eval_seed
-            )
+            options = dataclasses.replace(self.world.options, channel=mode)
+            world = dataclasses.replace(self.world, options=options)
+            env = make_env(world, self.cfg.train.eval_envs, self.eval_seed)
             log, measured = self.play(env, options, agent_steps, measure=mode == "scrambled")
             self.log_eval(agent_steps, channel_label(mode), log, measured)
 
@@ -353,7 +372,7 @@ class RunHooks:
         def act(obs: np.ndarray) -> np.ndarray:
             return policy.act(obs, rng)
 
-        intervention = worlds.analysis(self.cfg.env.name).intervene
+        intervention = self.analysis.intervene
         recorder = None
         if measure and intervention is not None:
             recorder = ListenerRecorder(act, intervention, options, env.num_agents)
@@ -390,9 +409,9 @@ class RunHooks:
         row: dict[str, Any] = {"step": agent_steps, "kind": "eval", "policy": policy}
         row["return"] = float(log.returns.mean())
         row["return_std"] = float(log.returns.mean(axis=1).std())
-        row.update(worlds.analysis(self.cfg.env.name).summarize(log.rewards, log.events))
+        row.update(self.analysis.summarize(log.rewards, log.events))
         row.update(measured or {})
-        counted = worlds.analysis(self.cfg.env.name).counted_events
+        counted = self.analysis.counted_events
         for name, counts in log.events.items():
             if counted is None or name in counted:
                 row[f"{name}_per_agent"] = float(counts.sum(axis=1).mean())
@@ -402,11 +421,7 @@ class RunHooks:
         if policy == "learned":
             self.bar.write(
                 f"[eval @ {agent_steps:,} steps] return {row['return']:.1f}"
-                + "".join(
-                    f", {k} {row[k]:.2f}"
-                    for k in worlds.analysis(self.cfg.env.name).metrics[:3]
-                    if k in row
-                )
+                + "".join(f", {k} {row[k]:.2f}" for k in self.analysis.metrics[:3] if k in row)
             )
 
     def save_checkpoint(self, agent_steps: int) -> None:

@@ -84,7 +84,7 @@ class SelfAttention(nn.Module):
 
 
 class UNet(nn.Module):
-    """(x_t (B, C, H, W), t (B,), y (B,) or None) -> (B, C, H, W).
+    """(x_t (B, C, H, W), t (B,), y (B,) or None) -> (B, C_out, H, W).
 
     Args:
         shape: (C, H, W) of one image.
@@ -94,6 +94,9 @@ class UNet(nn.Module):
         embed_dim: width of the timestep/class embedding.
         dropout: inside the residual blocks.
         num_classes: C for class-conditional denoisers (label C is the null class).
+        out_channels: C_out, channels of the output; None for C = shape[0]. A conditional
+            denoiser can read context stacked on the channels and output fewer (DIAMOND's
+            k past frames + the noisy next frame in, one frame out).
     """
 
     def __init__(
@@ -105,6 +108,7 @@ class UNet(nn.Module):
         embed_dim: int = 128,
         dropout: float = 0.0,
         num_classes: int | None = None,
+        out_channels: int | None = None,
     ) -> None:
         super().__init__()
         check_unet_shape(shape, channels)
@@ -135,7 +139,8 @@ class UNet(nn.Module):
             self.up.append(nn.ModuleList(level))
             width = c
         self.norm_out = _norm(width)
-        self.conv_out = _zero(nn.Conv2d(width, shape[0], 3, padding=1))
+        out = shape[0] if out_channels is None else out_channels
+        self.conv_out = _zero(nn.Conv2d(width, out, 3, padding=1))
 
     def forward(self, x: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
         emb = self.embed(t, y)  # (B, E)

@@ -1,0 +1,129 @@
+"""A world-model experiment end to end: record experience, fit the model stage by stage, save
+it, measure it on held-out experience, report.
+
+```
+data/segments.npz        the recorded experience (recorded once, reused on resume)
+fit/<stage>/             each stage's fit: checkpoints/fit.pt (resumed after a kill), metrics.jsonl
+world_model.pt           the trained model (`agents.world_models.save`): what a dream loads
+episodes/*.gif           held-out streams, real and imagined side by side
+result.json              the measurements: written last, so the run is finished exactly then
+```
+A dream trained elsewhere points at this directory (`env: {name: dream, world_model: RUN}`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import agents.world_models as world_models
+from agents.world_models.base import Segments
+from emergent import cells, rundir
+from emergent.kinds.world_model import dreaming, measure
+from emergent.kinds.world_model.config import WorldModelExperiment
+from emergent.kinds.world_model.dream_report import read as read_dream
+from emergent.kinds.world_model.fitting import fit_stages, new_model, real_world, record
+from emergent.kinds.world_model.report import build, read_result
+from emergent.logger import numeric
+from emergent.modelfit import check_device
+from emergent.sweep.trial import Trial
+
+SEGMENTS = Path("data") / "segments.npz"
+MODEL = "world_model.pt"
+
+
+def preflight(cfg: WorldModelExperiment) -> None:
+    check_device(cfg.device)
+
+
+def trials(cfg: WorldModelExperiment, run_dir: Path) -> list[Trial]:
+    """The world model measured on its own, or with a `dream` section the dream pipeline's
+    trials (`dreaming.trials`)."""
+    if cfg.dream is not None:
+        return dreaming.trials(cfg, run_dir)
+    return [
+        cells.result_trial(
+            "world_model",
+            run_dir,
+            f"[{cfg.name}] {cfg.family} world model of {cfg.world}",
+            lambda quiet: train_and_measure(cfg, run_dir, quiet),
+        )
+    ]
+
+
+def train_and_measure(cfg: WorldModelExperiment, run_dir: Path, quiet: bool) -> dict:
+    """Record, fit every stage (each resuming its checkpoint), save the model, measure."""
+    with cells.cpu_threads(cfg.threads):
+        segments, _ = record(cfg, run_dir / SEGMENTS, cfg.seed, cfg.data.steps)
+        agents_per_copy = real_world(cfg, 1, cfg.seed).num_agents
+        train, held_out = segments.split(cfg.data.val_fraction, cfg.seed, agents_per_copy)
+        model = new_model(cfg, segments.view_shape, cfg.seed)
+        seconds = fit_stages(cfg, model, train, run_dir / "fit", cfg.seed, quiet)
+        world_models.save(
+            run_dir / MODEL,
+            model,
+            cfg.family,
+            {"name": cfg.world, "options": dataclasses.asdict(cfg.env)},
+        )
+        return measure_model(cfg, run_dir, model, held_out, seconds, len(train))
+
+
+def measure_model(
+    cfg: WorldModelExperiment,
+    run_dir: Path,
+    model,
+    held_out: Segments,
+    seconds: dict,
+    train_segments: int,
+) -> dict:
+    ev = cfg.eval
+    held = held_out.subset(slice(0, ev.segments))
+    found = measure.errors(model, held, ev.horizon, ev.temperatures, cfg.seed)
+    result = {
+        "world": cfg.world,
+        "family": cfg.family,
+        "horizon": ev.horizon,
+        "train_segments": train_segments,
+        "held_out_segments": len(held),
+        "recorded_agent_steps": (train_segments + len(held_out)) * cfg.data.length,
+        "fit_seconds": seconds,
+        "errors": found,
+        **measure.rewards(model, held, cfg.seed),
+    }
+    model_errors = found["model"][f"{ev.temperatures[0]:g}"]
+    copy = found["copy_last"]
+    result["one_step_error"] = model_errors[0]
+    result["one_step_reduction"] = 1 - model_errors[0] / copy[0]
+    result["last_step_ratio"] = model_errors[-1] / copy[-1]
+    result["shuffled_over_real"] = float(sum(found["shuffled"]) / sum(model_errors))
+    if cfg.family == "diffusion":
+        result["samplers"] = measure.sampler_errors(
+            model, held, ev.horizon, ev.samplers, ev.sampler_steps, cfg.seed
+        )
+    result["throughput"] = measure.throughput(
+        model, held_out, cfg.world, cfg.env, ev.throughput_envs, cfg.seed
+    )
+    result["gifs"] = measure.side_by_side(
+        model, held, ev.gifs, ev.horizon, cfg.seed, run_dir / "episodes"
+    )
+    return result
+
+
+def finish(cfg: WorldModelExperiment, run_dir: Path, quiet: bool) -> None:
+    rundir.write_state(run_dir, status="done")
+    build(run_dir, cfg)
+
+
+def results(run_dir: Path) -> dict[str, float]:
+    """The world model's measurements, or a dream run's real returns per seed."""
+    result = read_result(run_dir / cells.RESULT)
+    if result is not None:
+        return numeric(result)
+    found = {}
+    for path in sorted((run_dir / "dream").glob(f"seed*/{cells.RESULT}")):
+        seed = read_dream(path)
+        if seed is not None:
+            found[f"{path.parent.name}/real_return"] = float(seed["real_return"])
+    if found:
+        found["real_return"] = float(sum(found.values()) / len(found))
+    return found

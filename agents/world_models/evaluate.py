@@ -8,6 +8,8 @@
 - Shuffled actions: the same model fed the actions of other streams (a permutation across
   streams at every step, so the actions' frequencies are kept); a model that uses the action
   is worse then.
+- Off-palette distance: how far the imagined pixels lie from the colours the world draws
+  with; a sampler that drifts into blur or noise raises it even where its errors are small.
 - Reward prediction: the imagined reward of the first step from every real context, rounded to
   the nearest integer (the grid worlds' rewards are whole), against the real reward.
 """
@@ -19,7 +21,14 @@ import torch
 
 from agents.world_models.base import Segments, WorldModel, to_unit
 
-__all__ = ["copy_last_errors", "open_loop_errors", "reward_scores", "starts"]
+__all__ = [
+    "copy_last_errors",
+    "off_palette",
+    "open_loop",
+    "open_loop_errors",
+    "reward_scores",
+    "starts",
+]
 
 
 def starts(model: WorldModel, segments: Segments, horizon: int) -> int:
@@ -35,7 +44,7 @@ def starts(model: WorldModel, segments: Segments, horizon: int) -> int:
 
 
 @torch.no_grad()
-def open_loop_errors(
+def open_loop(
     model: WorldModel,
     segments: Segments,
     horizon: int,
@@ -43,8 +52,12 @@ def open_loop_errors(
     temperature: float = 1.0,
     shuffled: bool = False,
     chunk: int = 512,
-) -> np.ndarray:
-    """(horizon,) mean squared error per pixel of the views imagined 1..horizon steps ahead.
+) -> dict[str, np.ndarray]:
+    """The views imagined 1..horizon steps ahead against the real ones, each (horizon,):
+    "mse", the mean squared error per pixel; "off_palette", the mean squared distance of each
+    imagined pixel to the nearest colour the real views of the segments use (0 for a view drawn
+    in the world's own colours, whatever it shows: blur and sampler noise raise it, so it tells
+    a drifting sampler from a wrong but clean guess).
 
     Args:
         shuffled: feed each stream the actions of another (a fixed random permutation of the
@@ -56,8 +69,9 @@ def open_loop_errors(
     if shuffled:
         for j in range(horizon):
             actions[:, j] = actions[rng.permutation(len(actions)), j]
+    palette = to_unit(np.unique(segments.views.reshape(-1, segments.view_shape[-1]), axis=0))
     gen = torch.Generator().manual_seed(seed)
-    sums = np.zeros(horizon)
+    mse, off = np.zeros(horizon), np.zeros(horizon)
     for i in range(0, len(segments), chunk):
         part = segments.subset(slice(i, i + chunk))
         views = to_unit(part.views[:, : s + 1])
@@ -65,9 +79,33 @@ def open_loop_errors(
         for j in range(horizon):
             a = torch.from_numpy(actions[i : i + chunk, j])
             state, out = model.imagine(state, a, gen, temperature)
+            imagined = out.views.cpu()
             real = to_unit(part.views[:, s + 1 + j])
-            sums[j] += ((out.views.cpu() - real) ** 2).mean(dim=(1, 2, 3)).sum().item()
-    return sums / len(segments)
+            mse[j] += ((imagined - real) ** 2).mean(dim=(1, 2, 3)).sum().item()
+            off[j] += off_palette(imagined, palette).sum().item()
+    return {"mse": mse / len(segments), "off_palette": off / len(segments)}
+
+
+def open_loop_errors(
+    model: WorldModel,
+    segments: Segments,
+    horizon: int,
+    seed: int,
+    temperature: float = 1.0,
+    shuffled: bool = False,
+    chunk: int = 512,
+) -> np.ndarray:
+    """(horizon,) mean squared error per pixel of the views imagined 1..horizon steps ahead
+    (`open_loop`'s "mse")."""
+    return open_loop(model, segments, horizon, seed, temperature, shuffled, chunk)["mse"]
+
+
+def off_palette(views: torch.Tensor, palette: torch.Tensor) -> torch.Tensor:
+    """(n,) mean over pixels of the squared distance from each pixel of views (n, H, W, C) to
+    the nearest of the palette's colours (K, C), all in [0, 1]."""
+    pixels = views.reshape(len(views), -1, 1, views.shape[-1])  # (n, HW, 1, C)
+    distance = ((pixels - palette[None, None]) ** 2).sum(-1).min(-1).values  # (n, HW)
+    return distance.mean(-1) / views.shape[-1]
 
 
 def copy_last_errors(segments: Segments, horizon: int, context: int = 1) -> np.ndarray:

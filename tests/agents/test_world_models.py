@@ -12,7 +12,12 @@ import agents.world_models as world_models
 import envs
 from agents.world_models.base import Segments, WorldModel
 from agents.world_models.data import collect
-from agents.world_models.evaluate import copy_last_errors, open_loop_errors, reward_scores
+from agents.world_models.evaluate import (
+    copy_last_errors,
+    off_palette,
+    open_loop_errors,
+    reward_scores,
+)
 from agents.world_models.mdn_rnn import mixture_log_prob, sample_mixture
 from generative.checkpoint import CheckpointError
 from generative.train import FitConfig, fit
@@ -206,3 +211,13 @@ def test_the_palette_decoder_draws_only_the_colours_the_views_use(segments):
                             palette_size=3)  # fmt: skip
     with pytest.raises(ValueError, match="colours, more than palette_size=3"):
         few.fit_palette(segments)
+
+
+def test_off_palette_is_zero_for_the_worlds_colours_and_grows_with_blur(segments):
+    palette = torch.from_numpy(np.unique(segments.views.reshape(-1, 3), axis=0)).float() / 255
+    views = torch.from_numpy(segments.views[:8, 0]).float() / 255
+    assert off_palette(views, palette).max().item() == 0.0
+    blurred = (views + views.roll(1, dims=1)) / 2  # half of each cell from its neighbour
+    noisy = views + 0.1 * torch.randn(views.shape, generator=torch.Generator().manual_seed(0))
+    assert off_palette(blurred, palette).mean() > 0.001
+    assert off_palette(noisy, palette).mean().item() == pytest.approx(0.01, rel=0.3)

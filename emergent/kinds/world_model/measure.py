@@ -15,7 +15,12 @@ import torch
 import envs
 from agents.world_models.base import Segments, WorldModel, to_uint8, to_unit
 from agents.world_models.dream import DreamEnv
-from agents.world_models.evaluate import copy_last_errors, open_loop_errors, reward_scores
+from agents.world_models.evaluate import (
+    copy_last_errors,
+    open_loop,
+    open_loop_errors,
+    reward_scores,
+)
 from envs.render import save_gif
 
 GIF_SCALE = 8
@@ -50,12 +55,13 @@ def sampler_errors(
     seed: int,
 ) -> dict:
     """Diffusion: open-loop errors (k = 1..K) of each sampler at each number of denoising
-    steps, on the same trained network."""
+    steps, on the same trained network: {"<sampler>-<steps>": {"mse": (K,), "off_palette":
+    (K,)}} (`evaluate.open_loop`)."""
     out: dict = {}
     for sampler in samplers:
         for n in steps:
-            variant = Sampling(model, sampler, n)
-            out[f"{sampler}-{n}"] = open_loop_errors(variant, held_out, horizon, seed).tolist()
+            found = open_loop(Sampling(model, sampler, n), held_out, horizon, seed)
+            out[f"{sampler}-{n}"] = {k: v.tolist() for k, v in found.items()}
     return out
 
 

@@ -43,19 +43,24 @@ def losses(logs: dict[str, list[dict]], path: Path) -> None:
     plt.close(fig)
 
 
-def samplers(found: dict[str, list[float]], copy_last: list[float], path: Path) -> None:
-    """Open-loop error against k for each sampler and number of denoising steps."""
-    fig, ax = plt.subplots(figsize=(6.8, 4.0))
+def samplers(found: dict[str, dict], copy_last: list[float], path: Path) -> None:
+    """Left: open-loop error against k for each sampler and number of denoising steps (EDM
+    solid, DDPM dashed); right: the imagined views' off-palette distance."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.0))
     styles = {"edm": "-", "ddpm": "--"}
-    for i, (label, values) in enumerate(found.items()):
-        sampler = label.split("-")[0]
-        ax.plot(np.arange(1, len(values) + 1), values, ls=styles.get(sampler, "-"), lw=1.6,
-                color=PALETTE[i % len(PALETTE)], label=label)  # fmt: skip
-    ax.plot(np.arange(1, len(copy_last) + 1), copy_last, color="#555555", ls=":",
-            label="copy the last real frame")  # fmt: skip
-    ax.set(xlabel="steps imagined ahead k", ylabel="MSE per pixel",
-           title="Diffusion: sampler and denoising steps", ylim=(0, None))  # fmt: skip
-    ax.legend(fontsize=8, ncol=2)
+    for i, (label, curves) in enumerate(found.items()):
+        style = {"ls": styles.get(label.split("-")[0], "-"), "lw": 1.6,
+                 "color": PALETTE[i % len(PALETTE)], "label": label}  # fmt: skip
+        k = np.arange(1, len(curves["mse"]) + 1)
+        left.plot(k, curves["mse"], **style)
+        right.plot(k, curves["off_palette"], **style)
+    left.plot(np.arange(1, len(copy_last) + 1), copy_last, color="#555555", ls=":",
+              label="copy the last real frame")  # fmt: skip
+    left.set(xlabel="steps imagined ahead k", ylabel="MSE per pixel",
+             title="Error against the real views", ylim=(0, None))  # fmt: skip
+    right.set(xlabel="steps imagined ahead k", ylabel="squared distance to the nearest colour",
+              title="Drift: off the world's colours", ylim=(0, None))  # fmt: skip
+    left.legend(fontsize=8, ncol=2)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

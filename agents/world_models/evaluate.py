@@ -25,7 +25,6 @@ __all__ = [
     "copy_last_errors",
     "off_palette",
     "open_loop",
-    "open_loop_errors",
     "reward_scores",
     "starts",
 ]
@@ -84,20 +83,6 @@ def open_loop(
             mse[j] += ((imagined - real) ** 2).mean(dim=(1, 2, 3)).sum().item()
             off[j] += off_palette(imagined, palette).sum().item()
     return {"mse": mse / len(segments), "off_palette": off / len(segments)}
-
-
-def open_loop_errors(
-    model: WorldModel,
-    segments: Segments,
-    horizon: int,
-    seed: int,
-    temperature: float = 1.0,
-    shuffled: bool = False,
-    chunk: int = 512,
-) -> np.ndarray:
-    """(horizon,) mean squared error per pixel of the views imagined 1..horizon steps ahead
-    (`open_loop`'s "mse")."""
-    return open_loop(model, segments, horizon, seed, temperature, shuffled, chunk)["mse"]
 
 
 def off_palette(views: torch.Tensor, palette: torch.Tensor) -> torch.Tensor:

@@ -15,7 +15,7 @@ from agents.world_models.data import collect
 from agents.world_models.evaluate import (
     copy_last_errors,
     off_palette,
-    open_loop_errors,
+    open_loop,
     reward_scores,
 )
 from agents.world_models.mdn_rnn import mixture_log_prob, sample_mixture
@@ -158,8 +158,8 @@ def test_imagination_has_the_world_shapes_and_replays_from_a_seed(segments):
 
 def test_a_trained_model_predicts_better_than_copying_and_uses_the_actions(trained):
     model, held_out = trained
-    errors = open_loop_errors(model, held_out, 10, seed=0)
-    shuffled = open_loop_errors(model, held_out, 10, seed=0, shuffled=True)
+    errors = open_loop(model, held_out, 10, seed=0)["mse"]
+    shuffled = open_loop(model, held_out, 10, seed=0, shuffled=True)["mse"]
     copy = copy_last_errors(held_out, 10)
     assert errors[-1] < 0.8 * copy[-1]  # ten steps ahead it beats "nothing changes" clearly
     assert shuffled.sum() > 1.1 * errors.sum()  # and it needs the real actions for that
@@ -179,8 +179,8 @@ def test_save_and_load_rebuild_the_same_dream(tmp_path, trained):
     world_models.save(tmp_path / "wm.pt", model, "vae_rnn", {"name": "wolfpack", "options": {}})
     saved = world_models.load(tmp_path / "wm.pt")
     assert saved.family == "vae_rnn" and saved.world == {"name": "wolfpack", "options": {}}
-    a = open_loop_errors(model, held_out, 3, seed=1)
-    b = open_loop_errors(saved.model, held_out, 3, seed=1)
+    a = open_loop(model, held_out, 3, seed=1)["mse"]
+    b = open_loop(saved.model, held_out, 3, seed=1)["mse"]
     np.testing.assert_allclose(a, b)
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="corrupt"):

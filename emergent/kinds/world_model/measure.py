@@ -18,8 +18,6 @@ from agents.world_models.dream import DreamEnv
 from agents.world_models.evaluate import (
     copy_last_errors,
     open_loop,
-    open_loop_errors,
-    reward_scores,
 )
 from envs.render import save_gif
 
@@ -39,10 +37,9 @@ def errors(
         "model": {},
     }
     for tau in temperatures:
-        out["model"][f"{tau:g}"] = open_loop_errors(model, held_out, horizon, seed, tau).tolist()
-    out["shuffled"] = open_loop_errors(
-        model, held_out, horizon, seed, temperatures[0], shuffled=True
-    ).tolist()
+        out["model"][f"{tau:g}"] = open_loop(model, held_out, horizon, seed, tau)["mse"].tolist()
+    shuffled = open_loop(model, held_out, horizon, seed, temperatures[0], shuffled=True)
+    out["shuffled"] = shuffled["mse"].tolist()
     return out
 
 
@@ -80,10 +77,6 @@ class Sampling:
         return self.model.imagine(
             state, actions, gen, temperature, sampler=self.sampler, steps=self.steps
         )
-
-
-def rewards(model: WorldModel, held_out: Segments, seed: int) -> dict[str, float]:
-    return reward_scores(model, held_out, seed)
 
 
 def throughput(

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import agents.world_models as world_models
 from agents.world_models.base import Segments
+from agents.world_models.evaluate import reward_scores
 from emergent import cells, rundir
 from emergent.kinds.world_model import dreaming, measure
 from emergent.kinds.world_model.config import WorldModelExperiment
@@ -88,7 +89,7 @@ def measure_model(
         "recorded_agent_steps": (train_segments + len(held_out)) * cfg.data.length,
         "fit_seconds": seconds,
         "errors": found,
-        **measure.rewards(model, held, cfg.seed),
+        **reward_scores(model, held, cfg.seed),
     }
     model_errors = found["model"][f"{ev.temperatures[0]:g}"]
     copy = found["copy_last"]

@@ -39,6 +39,13 @@ left-pads with zeros, mid-grey in [-1, 1], and masks padded targets only). A row
 temperature), with Euler steps on the Karras schedule ('edm') or DDPM ancestral steps ('ddpm')
 on the same network; `imagine(..., sampler=, steps=)` overrides the config's choice.
 
+DIAMOND's comparison with DDPM is between two trained models, so `objective: ddpm` trains the
+same network as Ho et al. do instead: no preconditioning, t uniform in 0..T-1 of the linear
+schedule, x_t = sqrt(ab_t) x_0 + sqrt(1 - ab_t) eps, the network fed [context, x_t] and t
+predicts eps (L = || F - eps ||^2); it imagines with DDPM's ancestral steps from x_T = tau z at
+t = T - 1 over `steps` trailing timesteps, the predicted x_0 clipped to [-1, 1] as in Ho et al.'s
+sampler (the 'edm' sampler needs the EDM-trained denoiser and is refused).
+
 References:
     Alonso et al. 2024, "Diffusion for world modeling: visual details matter in Atari"
         (DIAMOND), arXiv:2405.12399.
@@ -86,6 +93,7 @@ from generative.models.layers import ConvEncoder, mlp
 __all__ = ["SAMPLERS", "DiffusionState", "DiffusionWorldConfig", "DiffusionWorldModel"]
 
 SAMPLERS = ("edm", "ddpm")
+OBJECTIVES = ("edm", "ddpm")
 NOISE_EMBED_SCALE = 1000.0
 """t = 1000 c_noise = 250 ln sigma, the U-Net's timestep input (see the module docstring)."""
 MAX_SAMPLE_STEPS = 10_000
@@ -121,9 +129,13 @@ class DiffusionWorldConfig:
     """Noise level imagination starts from (DIAMOND: 5); above sigma_min."""
     rho: float = 7.0
     """Karras schedule curvature (EDM and DIAMOND: 7); > 0."""
+    objective: str = "edm"
+    """What the network learns: 'edm' (the preconditioned denoiser) or 'ddpm' (Ho et al.'s
+    epsilon prediction on the linear schedule of `ddpm_timesteps`), see the module docstring."""
     sampler: str = "edm"
     """'edm' (Euler on the Karras schedule) or 'ddpm' (ancestral steps of the linear VP
-    schedule, from the timestep whose sigma is sigma_max)."""
+    schedule: on the EDM-trained denoiser from the timestep whose sigma is sigma_max, on the
+    DDPM-trained network from T - 1)."""
     steps: int = 3
     """Denoiser calls per imagined view (DIAMOND: 3); 1 to 10,000."""
     ddpm_timesteps: int = 1000
@@ -149,13 +161,21 @@ class DiffusionWorldConfig:
         check_float("sigma_max", self.sigma_max, self.sigma_min, open_low=True)
         check_float("rho", self.rho, 0.0, open_low=True)
         check_int("ddpm_timesteps", self.ddpm_timesteps, 2, MAX_SAMPLE_STEPS)
-        check_sampling(self.sampler, self.steps)
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective={self.objective!r}; allowed: {', '.join(OBJECTIVES)}")
+        check_sampling(self.sampler, self.steps, self.objective)
 
 
-def check_sampling(sampler: str, steps: int) -> None:
-    """Raise a one-line ValueError unless `sampler` is 'edm' or 'ddpm' and steps is 1..10,000."""
+def check_sampling(sampler: str, steps: int, objective: str = "edm") -> None:
+    """Raise a one-line ValueError unless `sampler` is 'edm' or 'ddpm' (only 'ddpm' for the
+    DDPM-trained network) and steps is 1..10,000."""
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler={sampler!r}; allowed: {', '.join(SAMPLERS)}")
+    if objective == "ddpm" and sampler != "ddpm":
+        raise ValueError(
+            f"sampler={sampler!r} needs the EDM-trained denoiser; objective 'ddpm' samples with "
+            "sampler 'ddpm'"
+        )
     check_int("steps", steps, 1, MAX_SAMPLE_STEPS)
 
 
@@ -212,6 +232,8 @@ class DiffusionWorldModel(GenerativeModel):
         self.head_encoder = ConvEncoder(stacked, cfg.head_channels, cfg.head_dim, activation="silu")
         self.head_action = nn.Embedding(num_actions, cfg.head_dim)
         self.head_out = mlp(cfg.head_dim, (cfg.head_dim,), 2, activation="silu")
+        # DDPM's linear schedule (float64, not a buffer: the weights file stays the same)
+        self.alpha_bar = alpha_bars(make_betas("linear", cfg.ddpm_timesteps))
 
     # -- data -------------------------------------------------------------------------------
 
@@ -296,12 +318,15 @@ class DiffusionWorldModel(GenerativeModel):
         views, actions, rewards, ends = self.unpack(x)
         frames = self._to_model(views)  # (B, k + 1, C, Hp, Wp)
         context, x0 = frames[:, :-1].flatten(1, 2), frames[:, -1]
-        sigma = training_sigmas(len(x), self.cfg.p_mean, self.cfg.p_std, device=x.device)
-        x_noisy = x0 + sigma.view(-1, 1, 1, 1) * torch.randn_like(x0)
-        pre = preconditioning(sigma, self.cfg.sigma_data)
-        out = self._network(x_noisy, pre, context, actions)
+        if self.cfg.objective == "ddpm":
+            error = self._ddpm_error(x0, context, actions)
+        else:
+            sigma = training_sigmas(len(x), self.cfg.p_mean, self.cfg.p_std, device=x.device)
+            x_noisy = x0 + sigma.view(-1, 1, 1, 1) * torch.randn_like(x0)
+            pre = preconditioning(sigma, self.cfg.sigma_data)
+            out = self._network(x_noisy, pre, context, actions)
+            error = (out - network_target(x0, x_noisy, pre)) ** 2
         H, W, _ = self.view_shape
-        error = (out - network_target(x0, x_noisy, pre)) ** 2
         denoise = error[:, :, :H, :W].mean()  # the padding is not the world's
         reward, end_logit = self._head(context, x0, actions)
         reward_loss = F.mse_loss(reward, rewards.float())
@@ -312,6 +337,15 @@ class DiffusionWorldModel(GenerativeModel):
             "reward": reward_loss.detach(),
             "end": end_loss.detach(),
         }
+
+    def _ddpm_error(self, x0: Tensor, context: Tensor, actions: Tensor) -> Tensor:
+        """Ho et al.'s squared error of the predicted noise, per pixel (B, C, Hp, Wp)."""
+        t = torch.randint(self.cfg.ddpm_timesteps, (len(x0),), device=x0.device)
+        ab = self.alpha_bar.to(x0.device)[t].float().view(-1, 1, 1, 1)
+        eps = torch.randn_like(x0)
+        x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * eps
+        out = self.net(torch.cat([context, x_t], dim=1), t, actions).float()
+        return (out - eps) ** 2
 
     @torch.no_grad()
     def sample(
@@ -364,13 +398,14 @@ class DiffusionWorldModel(GenerativeModel):
             state: from `start` or a previous `imagine`.
             actions: (n,) int64.
             gen: the generator of x_T (and the 'ddpm' step noise); the global one when None.
-            temperature: tau, multiplies the initial noise x_T = tau sigma_max z (not the
-                'ddpm' step noise); 1 samples the model, 0 starts Euler from the mean.
+            temperature: tau, multiplies the initial noise x_T = tau sigma_max z (tau z for the
+                DDPM-trained network; not the 'ddpm' step noise); 1 samples the model, 0
+                starts Euler from the mean.
             sampler, steps: override the config's 'edm' / 'ddpm' and step count.
         """
         sampler = self.cfg.sampler if sampler is None else sampler
         steps = self.cfg.steps if steps is None else steps
-        check_sampling(sampler, steps)
+        check_sampling(sampler, steps, self.cfg.objective)
         check_float("temperature", temperature, 0.0)
         n = len(state.views)
         actions = actions.to(self.device).long()
@@ -380,7 +415,9 @@ class DiffusionWorldModel(GenerativeModel):
         C = self.view_shape[2]
         z = normal_noise((n, C, *self.padded), gen, self.device)
         x_T = temperature * self.cfg.sigma_max * z
-        if sampler == "edm":
+        if self.cfg.objective == "ddpm":
+            x0 = self._ddpm_trained(temperature * z, context, actions, steps, gen)
+        elif sampler == "edm":
             sigmas = karras_sigmas(steps, self.cfg.sigma_min, self.cfg.sigma_max, self.cfg.rho)
             x0 = euler_sample(lambda x, s: self.denoise(x, s, context, actions), x_T, sigmas)
         else:
@@ -392,6 +429,23 @@ class DiffusionWorldModel(GenerativeModel):
             torch.cat([state.actions, actions[:, None]], dim=1)[:, 1:],
         )
         return new, Imagined(view, reward, torch.sigmoid(end_logit))
+
+    def _ddpm_trained(
+        self, x_T: Tensor, context: Tensor, actions: Tensor, steps: int, gen: torch.Generator | None
+    ) -> Tensor:
+        """DDPM ancestral sampling with the DDPM-trained network: from x_T at t = T - 1 over
+        `steps` trailing timesteps, epsilon prediction, x_0 clipped to [-1, 1]."""
+        T = self.cfg.ddpm_timesteps
+        if steps > T:
+            raise ValueError(f"steps={steps}; the 'ddpm' objective has {T} timesteps")
+
+        def eps_of(x_t: Tensor, t: Tensor) -> Tensor:
+            return self.net(torch.cat([context, x_t], dim=1), t, actions)
+
+        timesteps = timestep_sequence(T, steps)
+        return sample_loop(
+            eps_of, x_T, self.alpha_bar, timesteps, "epsilon", sampler="ddpm", clip=True, gen=gen
+        )
 
     def _ddpm(
         self,

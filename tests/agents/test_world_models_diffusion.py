@@ -70,6 +70,7 @@ def trained(wolfpack_data, one_torch_thread):
         ("sampler", "heun"),
         ("steps", 0),
         ("ddpm_timesteps", 1),
+        ("objective", "score"),
     ],
 )
 def test_config_rejects_bad_values_in_one_line(key, value):
@@ -89,6 +90,65 @@ def test_model_rejects_bad_shapes_and_sampling_overrides():
         model.imagine(state, torch.zeros(2, dtype=torch.long), None, sampler="heun")
     with pytest.raises(ValueError, match="steps=5000"):
         model.imagine(state, torch.zeros(2, dtype=torch.long), None, sampler="ddpm", steps=5000)
+
+
+def test_ddpm_objective_samples_with_the_ddpm_sampler_only():
+    with pytest.raises(ValueError, match="objective 'ddpm' samples with sampler 'ddpm'") as err:
+        DiffusionWorldConfig(objective="ddpm")  # the default sampler is 'edm'
+    assert "\n" not in str(err.value)
+    model = small_model(objective="ddpm", sampler="ddpm")
+    state = model.start(torch.rand(2, 4, 11, 11, 3), torch.zeros(2, 3, dtype=torch.long))
+    with pytest.raises(ValueError, match="EDM-trained"):
+        model.imagine(state, torch.zeros(2, dtype=torch.long), None, sampler="edm")
+
+
+class NoiseOracle(torch.nn.Module):
+    """A stand-in for the U-Net that knows the clean next frame x0 and so returns the exact
+    noise of any x_t: eps = (x_t - sqrt(ab_t) x0) / sqrt(1 - ab_t)."""
+
+    def __init__(self, x0: torch.Tensor, alpha_bar: torch.Tensor) -> None:
+        super().__init__()
+        self.x0, self.alpha_bar = x0, alpha_bar
+
+    def forward(self, inputs, t, actions):
+        C = self.x0.shape[1]
+        ab = self.alpha_bar[t].float().view(-1, 1, 1, 1)
+        return (inputs[:, -C:] - ab.sqrt() * self.x0) / (1 - ab).sqrt()
+
+
+def test_ddpm_objective_targets_the_noise_and_its_sampler_lands_on_x0(wolfpack_data):
+    """With a network that predicts the noise exactly, the DDPM loss is zero and DDPM's
+    sampler at 1, 3 or 1000 steps returns the clean next view (x0 is recovered at every step)."""
+    model = small_model(objective="ddpm", sampler="ddpm")
+    x = model.examples(wolfpack_data[1])[:6]
+    views, actions, _, _ = model.unpack(x)
+    x0 = model._to_model(views)[:, -1]  # (B, C, Hp, Wp) in [-1, 1]
+    model.net = NoiseOracle(x0, model.alpha_bar)
+    torch.manual_seed(0)
+    assert float(model.loss(x)["denoise"]) < 1e-8
+    state = model.start(views[:, :4], torch.zeros(6, 3, dtype=torch.long))
+    for steps in (1, 3, 1000):
+        gen = torch.Generator().manual_seed(steps)
+        out = model.imagine(state, actions, gen, steps=steps)[1].views
+        torch.testing.assert_close(out, views[:, -1], atol=1e-4, rtol=0)
+
+
+@pytest.mark.slow
+def test_ddpm_objective_training_lowers_its_held_out_loss(wolfpack_data, one_torch_thread):
+    train, val = wolfpack_data
+    model = small_model(objective="ddpm", sampler="ddpm")
+    x_train, x_val = model.examples(train), model.examples(val)
+    before = held_out_loss(model, x_val)
+    fit(model, Dataset(model.info, x_train, x_val, x_val),
+        FitConfig(steps=150, batch_size=32, lr=2e-3, device="cpu"))  # fmt: skip
+    after = held_out_loss(model, x_val)
+    assert after < 0.5 * before, (before, after)
+    state = model.start(torch.rand(3, 4, 11, 11, 3), torch.zeros(3, 3, dtype=torch.long))
+    a = torch.arange(3)
+    first = model.imagine(state, a, torch.Generator().manual_seed(1), steps=3)[1]
+    again = model.imagine(state, a, torch.Generator().manual_seed(1), steps=3)[1]
+    torch.testing.assert_close(first.views, again.views, rtol=0, atol=0)
+    assert first.views.shape == (3, 11, 11, 3)
 
 
 def test_is_a_world_model_trained_in_one_stage(wolfpack_data):

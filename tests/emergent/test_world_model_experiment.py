@@ -126,6 +126,35 @@ def test_a_run_stopped_in_the_second_stage_resumes_to_the_numbers_of_one_never_s
         ({"eval": {"horizon": 9}}, "eval.horizon=9"),
         ({"train": {"vae": {"steps": 0}}}, "train.vae"),
         ({"train": {"diffusion": {}}}, "unknown key 'train.diffusion'"),
+        (
+            {"eval": {**TINY["eval"], "ddpm_baseline": True}},
+            "ddpm_baseline needs model.family 'diffusion'",
+        ),
+        (
+            {
+                "model": {
+                    "family": "diffusion",
+                    "objective": "ddpm",
+                    "sampler": "ddpm",
+                    "context": 2,
+                },
+                "train": {"diffusion": {}},
+            },
+            "'edm' needs the EDM-trained denoiser",
+        ),
+        (
+            {
+                "model": {
+                    "family": "diffusion",
+                    "objective": "ddpm",
+                    "sampler": "ddpm",
+                    "context": 2,
+                },
+                "train": {"diffusion": {}},
+                "eval": {**TINY["eval"], "samplers": ["ddpm"], "ddpm_baseline": True},
+            },
+            "DDPM-trained already",
+        ),
     ],
 )
 def test_config_mistakes_are_one_line(change, words):
@@ -145,13 +174,20 @@ def test_a_tiny_diffusion_run_compares_the_samplers(tmp_path):
         "model": {"family": "diffusion", "context": 2, "channels": [8, 8], "embed_dim": 16,
                   "head_channels": [4], "head_dim": 8},
         "train": {"threads": 1, "diffusion": {"steps": 20, "batch_size": 16, "log_every": 5}},
-        "eval": {**TINY["eval"], "sampler_steps": [1, 3], "temperatures": [1.0]},
+        "eval": {**TINY["eval"], "sampler_steps": [1, 3], "temperatures": [1.0],
+                 "ddpm_baseline": True},
     }  # fmt: skip
     run_dir = kinds.start(kinds.parse(raw), tmp_path, quiet=True)
     found = result(run_dir)
-    assert set(found["samplers"]) == {"edm-1", "edm-3", "ddpm-1", "ddpm-3"}
+    assert set(found["samplers"]) == {
+        f"{label}-{n}" for label in ("edm", "ddpm", "ddpm_trained") for n in (1, 3)
+    }
     assert all(len(v["mse"]) == len(v["off_palette"]) == 5 for v in found["samplers"].values())
     assert "## Diffusion samplers" in (run_dir / "report.md").read_text()
+    baseline = world_models.load(run_dir / "world_model_ddpm.pt").model
+    assert baseline.cfg.objective == "ddpm" and "ddpm_diffusion" in found["fit_seconds"]
+    log = (run_dir / "fit_ddpm" / "diffusion" / "metrics.jsonl").read_text().splitlines()
+    assert json.loads(log[-1])["step"] == 20
 
 
 DREAM = {

@@ -88,6 +88,11 @@ class EvalConfig:
     """Diffusion only: the samplers compared."""
     sampler_steps: tuple[int, ...] = (1, 3, 10)
     """Diffusion only: denoising steps compared for each sampler; 1 to 1,000."""
+    ddpm_baseline: bool = False
+    """Diffusion only: also train the same network with DDPM's objective (Ho et al.'s noise
+    prediction) on the same experience and budget, and measure it with DDPM's sampler at each
+    of `sampler_steps`: DIAMOND's comparison of two trained models (the 'ddpm' of `samplers`
+    walks DDPM's steps with the EDM-trained denoiser)."""
     segments: int = 256
     """Held-out segments measured (at most those there are); 1 to 100,000."""
     throughput_envs: int = 64
@@ -275,6 +280,20 @@ def check(cfg: WorldModelExperiment) -> None:
             f"config: eval.horizon={cfg.eval.horizon}; with a context of {cfg.model.context} "
             f"it needs data.length >= {cfg.eval.horizon + cfg.model.context - 1}"
         )
+    if cfg.eval.ddpm_baseline and cfg.family != "diffusion":
+        raise UserError(
+            "config: eval.ddpm_baseline needs model.family 'diffusion'; remove it or switch family"
+        )
+    if getattr(cfg.model, "objective", "edm") == "ddpm":
+        if cfg.eval.ddpm_baseline:
+            raise UserError(
+                "config: eval.ddpm_baseline: the model is DDPM-trained already; remove one of them"
+            )
+        if "edm" in cfg.eval.samplers:
+            raise UserError(
+                "config: eval.samplers: 'edm' needs the EDM-trained denoiser; with "
+                "model.objective 'ddpm' use samplers: [ddpm]"
+            )
     if not 0 <= cfg.threads <= 1_024:
         raise UserError(f"config: train.threads={cfg.threads}; must be from 0 to 1,024")
     if cfg.device not in ("auto", "cpu", "cuda"):

@@ -50,15 +50,16 @@ def sampler_errors(
     samplers: tuple[str, ...],
     steps: tuple[int, ...],
     seed: int,
+    label: str | None = None,
 ) -> dict:
     """Diffusion: open-loop errors (k = 1..K) of each sampler at each number of denoising
-    steps, on the same trained network: {"<sampler>-<steps>": {"mse": (K,), "off_palette":
-    (K,)}} (`evaluate.open_loop`)."""
+    steps, on the same trained network: {"<label or sampler>-<steps>": {"mse": (K,),
+    "off_palette": (K,)}} (`evaluate.open_loop`)."""
     out: dict = {}
     for sampler in samplers:
         for n in steps:
             found = open_loop(Sampling(model, sampler, n), held_out, horizon, seed)
-            out[f"{sampler}-{n}"] = {k: v.tolist() for k, v in found.items()}
+            out[f"{label or sampler}-{n}"] = {k: v.tolist() for k, v in found.items()}
     return out
 
 

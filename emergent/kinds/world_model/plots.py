@@ -45,9 +45,10 @@ def losses(logs: dict[str, list[dict]], path: Path) -> None:
 
 def samplers(found: dict[str, dict], copy_last: list[float], path: Path) -> None:
     """Left: open-loop error against k for each sampler and number of denoising steps (EDM
-    solid, DDPM dashed); right: the imagined views' off-palette distance."""
+    solid, DDPM's steps on the EDM-trained denoiser dashed, the DDPM-trained network dash-dot);
+    right: the imagined views' off-palette distance."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.0))
-    styles = {"edm": "-", "ddpm": "--"}
+    styles = {"edm": "-", "ddpm": "--", "ddpm_trained": "-."}
     for i, (label, curves) in enumerate(found.items()):
         style = {"ls": styles.get(label.split("-")[0], "-"), "lw": 1.6,
                  "color": PALETTE[i % len(PALETTE)], "label": label}  # fmt: skip

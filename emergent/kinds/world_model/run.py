@@ -5,6 +5,8 @@ it, measure it on held-out experience, report.
 data/segments.npz        the recorded experience (recorded once, reused on resume)
 fit/<stage>/             each stage's fit: checkpoints/fit.pt (resumed after a kill), metrics.jsonl
 world_model.pt           the trained model (`agents.world_models.save`): what a dream loads
+fit_ddpm/, world_model_ddpm.pt   with eval.ddpm_baseline: the same network trained with DDPM's
+                         objective (the samplers' comparison)
 episodes/*.gif           held-out streams, real and imagined side by side
 result.json              the measurements: written last, so the run is finished exactly then
 ```
@@ -31,6 +33,7 @@ from emergent.sweep.trial import Trial
 
 SEGMENTS = Path("data") / "segments.npz"
 MODEL = "world_model.pt"
+DDPM_MODEL = "world_model_ddpm.pt"
 
 
 def preflight(cfg: WorldModelExperiment) -> None:
@@ -60,13 +63,23 @@ def train_and_measure(cfg: WorldModelExperiment, run_dir: Path, quiet: bool) -> 
         train, held_out = segments.split(cfg.data.val_fraction, cfg.seed, agents_per_copy)
         model = new_model(cfg, segments.view_shape, cfg.seed)
         seconds = fit_stages(cfg, model, train, run_dir / "fit", cfg.seed, quiet)
-        world_models.save(
-            run_dir / MODEL,
-            model,
-            cfg.family,
-            {"name": cfg.world, "options": dataclasses.asdict(cfg.env)},
-        )
-        return measure_model(cfg, run_dir, model, held_out, seconds, len(train))
+        world = {"name": cfg.world, "options": dataclasses.asdict(cfg.env)}
+        world_models.save(run_dir / MODEL, model, cfg.family, world)
+        baseline = None
+        if cfg.eval.ddpm_baseline:
+            ddpm = ddpm_trained(cfg)
+            baseline = new_model(ddpm, segments.view_shape, cfg.seed)
+            fitted = fit_stages(ddpm, baseline, train, run_dir / "fit_ddpm", cfg.seed, quiet,
+                                "DDPM-trained · ")  # fmt: skip
+            seconds.update({f"ddpm_{stage}": s for stage, s in fitted.items()})
+            world_models.save(run_dir / DDPM_MODEL, baseline, cfg.family, world)
+        return measure_model(cfg, run_dir, model, held_out, seconds, len(train), baseline)
+
+
+def ddpm_trained(cfg: WorldModelExperiment) -> WorldModelExperiment:
+    """The same experiment with the diffusion network trained by DDPM's objective."""
+    model = dataclasses.replace(cfg.model, objective="ddpm", sampler="ddpm")
+    return dataclasses.replace(cfg, model=model)
 
 
 def measure_model(
@@ -76,6 +89,7 @@ def measure_model(
     held_out: Segments,
     seconds: dict,
     train_segments: int,
+    baseline=None,
 ) -> dict:
     ev = cfg.eval
     held = held_out.subset(slice(0, ev.segments))
@@ -101,6 +115,10 @@ def measure_model(
         result["samplers"] = measure.sampler_errors(
             model, held, ev.horizon, ev.samplers, ev.sampler_steps, cfg.seed
         )
+        if baseline is not None:
+            result["samplers"] |= measure.sampler_errors(
+                baseline, held, ev.horizon, ("ddpm",), ev.sampler_steps, cfg.seed, "ddpm_trained"
+            )
     result["throughput"] = measure.throughput(
         model, held_out, cfg.world, cfg.env, ev.throughput_envs, cfg.seed
     )

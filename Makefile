@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # runs on any torch >= 2.3 (GPU machines bring their own).
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: demo test setup lint bench bench-lm bench-dream clean
+.PHONY: demo test setup lint bench bench-lm bench-dream bench-transitions showcase clean
 
 setup: $(STAMP)
 
@@ -38,6 +38,25 @@ bench-lm: $(STAMP)
 # The world models' dreams against the real worlds' batched cores (imagined agent-steps/s).
 bench-dream: $(STAMP)
 	$(BIN)/python -m benchmarks.dream_speed
+
+# The transition detector on synthetic curves with known answers, and its speed against ruptures'.
+bench-transitions: $(STAMP)
+	$(BIN)/python -m benchmarks.transition_accuracy
+
+# Five emergences side by side: each experiment with denser evaluations (its curves are searched
+# for transitions), two at a time, then the gallery (checked in headless Chromium when present).
+SHOWCASE ?= runs/showcase
+showcase: $(STAMP)
+	printf '%s\n' \
+	  "experiments/cleanup.yaml train.steps=1e6 train.eval_every=1e5 train.eval_envs=8" \
+	  "experiments/grokking.yaml" \
+	  "experiments/commons.yaml train.eval_every=1e4" \
+	  "experiments/signalling.yaml train.eval_every=75000" \
+	  "experiments/induction_heads.yaml" \
+	| xargs -P 2 -L 1 $(BIN)/emergent run --quiet --runs-dir $(SHOWCASE)
+	if command -v chromium >/dev/null; then \
+	  $(BIN)/emergent gallery $(SHOWCASE) --screenshots $(SHOWCASE)/screenshots; \
+	else $(BIN)/emergent gallery $(SHOWCASE); fi
 
 clean:
 	rm -rf $(VENV) runs

@@ -69,6 +69,20 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="rebuild plots and report.md of a run directory")
     report.add_argument("run_dir")
 
+    gallery = sub.add_parser(
+        "gallery", help="a static site of every run's emergence, viewable offline in a browser"
+    )
+    gallery.add_argument("runs_dir", help="a runs directory, e.g. runs")
+    gallery.add_argument(
+        "--out", metavar="DIR", help="the site's folder (default: RUNS_DIR/gallery)"
+    )
+    gallery.add_argument(
+        "--screenshots",
+        metavar="DIR",
+        help="also open every page in headless Chromium, save screenshots here, and fail on a "
+        "broken image or link or a console error",
+    )
+
     sub.add_parser("list", help="environments, agents and experiments")
     return parser
 
@@ -87,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_sweep(args)
         if args.command == "report":
             return cmd_report(args)
+        if args.command == "gallery":
+            return cmd_gallery(args)
         return cmd_list()
     except UserError as err:
         print(f"emergent: error: {err}", file=sys.stderr)
@@ -213,6 +229,23 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 0
     print(f"report: {kinds.report(Path(args.run_dir))}")
     return 0
+
+
+def cmd_gallery(args: argparse.Namespace) -> int:
+    from emergent import browser, gallery
+
+    index = gallery.build(Path(args.runs_dir), args.out)
+    print(f"gallery: {index}")
+    problems = gallery.broken_links(index.parent)
+    if args.screenshots:
+        try:
+            problems += browser.check_site(index.parent, Path(args.screenshots))
+        except (OSError, RuntimeError) as err:
+            raise UserError(f"gallery --screenshots: Chromium failed ({err})") from None
+        print(f"screenshots: {args.screenshots}")
+    for problem in problems:
+        print(f"emergent: gallery: {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def cmd_list() -> int:

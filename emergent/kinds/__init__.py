@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from emergent import config as config_mod
-from emergent import plotstyle, rundir
+from emergent import emergence, plotstyle, rundir
 from emergent.errors import Interrupted, UserError
 from emergent.kinds import (
     communication,
@@ -104,7 +104,9 @@ def report(run_dir: str | Path) -> Path:
     run_dir = Path(run_dir)
     kind, cfg = read_run(run_dir)
     with plotstyle.styled():
-        return kind.report(run_dir, cfg)
+        path = kind.report(run_dir, cfg)
+        analyse_emergence(kind, cfg, run_dir)
+    return path
 
 
 def run(
@@ -129,3 +131,12 @@ def finish(kind: Kind, cfg: Any, run_dir: Path, quiet: bool = False) -> None:
     """Once every trial is done: the kind's closing pieces and its report."""
     with plotstyle.styled():
         kind.finish(cfg, run_dir, quiet)
+        analyse_emergence(kind, cfg, run_dir)
+
+
+def analyse_emergence(kind: Kind, cfg: Any, run_dir: Path) -> None:
+    """The report's Emergence section, plots/emergence.png and emergence.json, from the
+    kind's `emergence` analysis (its training losses where it names none)."""
+    found = (kind.emergence or emergence.losses)(run_dir, cfg)  # None: nothing logged yet
+    if found is not None:
+        emergence.write(run_dir, found)

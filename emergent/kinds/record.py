@@ -47,3 +47,7 @@ class Kind:
     """The headline key of `results`, compared across a sweep's settings."""
     preflight: Callable[[Any], None] = no_preflight
     """Checks of the machine (a requested CUDA device) before a run directory is made."""
+    emergence: Callable[[Path, Any], Any] | None = None
+    """(run_dir, cfg) -> the `emergent.emergence.Analysis` of the report's Emergence section
+    (None: nothing to search yet); unset: the training losses its logs hold
+    (`emergence.losses`)."""

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from emergent import kinds, plotstyle, rundir, worlds
+from emergent import emergence, kinds, plotstyle, rundir, worlds
 from emergent.errors import UserError
 from emergent.kinds.record import Kind
 from emergent.logger import read_rows
@@ -203,6 +203,15 @@ def _build(sweep_dir: Path) -> Path:
     )
     write_aggregate(sweep_dir / "aggregate.json", sweep, found)
     text = render(sweep_dir, sweep, trials, found)
+    records = {
+        setting.name: [r for r in (emergence.read(sweep_config.trial_dir(sweep_dir, t.name))
+                                   for t in sweep.trials
+                                   if t.setting == setting.name and t.seed in setting.seeds) if r]
+        for setting in done
+    }  # fmt: skip
+    record = emergence.across_seeds(records, "agent-steps" if kind.name == "rl" else "step")
+    rundir.write_text_atomic(sweep_dir / emergence.FILE, json.dumps(emergence.clean(record)))
+    text = emergence.splice(text, emergence.sweep_section(record))
     path = sweep_dir / "report.md"
     rundir.write_text_atomic(path, text)
     return path

@@ -61,6 +61,12 @@ class WorldAnalysis:
     counted_events: tuple[str, ...] | None = None
     """Events whose per-agent episode totals are logged (None: all; codes such as tokens are
     not counts)."""
+    peaks: tuple[str, ...] = ()
+    """Curves whose rise and collapse is the story (the return in a commons): the Emergence
+    section looks for a peak that declines ('return' is the training return)."""
+    pairs: tuple[tuple[str, str], ...] = ()
+    """(all-or-nothing metric, continuous metric of the same evaluations): a transition of
+    the first is shown beside the second (Schaeffer et al. 2023)."""
     intervene: MessageIntervention | None = None
     """How to intervene on the message listeners hear (worlds with a channel); with it the RL
     kind logs the causal influence of communication of the learned listeners."""

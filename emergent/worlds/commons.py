@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from emergent.metrics import transitions
 from emergent.worlds.base import WorldAnalysis, eval_rows
 from emergent.worlds.social import (
     SOCIAL,
@@ -20,7 +21,8 @@ EARLIER_EXHAUSTION = 0.8
 """Learned sustainability below this fraction of random play's: the resource is exhausted
 earlier in the episode (the tragedy of the commons)."""
 GREED_DROP = 0.9
-"""A final return below this fraction of the peak return: greed has lowered it."""
+"""A detected peak of the return (`metrics.transitions.peak`: a rise and a decline each beyond
+the noise) whose fitted end lies below this fraction of its height: greed has lowered it."""
 
 # Expected direction of each social metric as the resource becomes more abundant, from the
 # literature the scarcity experiment is compared with.
@@ -59,13 +61,14 @@ def tragedy_note(rows: list[dict]) -> str:
     s_random, s_final = randoms[-1].get("sustainability"), learned[-1].get("sustainability")
     if not s_random or not s_final:
         return ""
-    peak = max(learned, key=lambda r: r.get("return") or 0.0)
     if s_final < EARLIER_EXHAUSTION * s_random:
         final = learned[-1]["return"] or 0.0
+        points = [(r["step"], r["return"]) for r in learned if r.get("return") is not None]
+        top = transitions.peak(*map(np.asarray, zip(*points, strict=True)))
         course = (
-            f"the return peaks at {peak['return']:.1f} ({peak['step']:,} agent-steps) before "
-            f"greed lowers it to {final:.1f}"
-            if final < GREED_DROP * (peak["return"] or 0.0)
+            f"the return peaks at {top.height:.1f} ({top.x:,.0f} agent-steps) before greed "
+            f"lowers it to {final:.1f}"
+            if top is not None and top.final < GREED_DROP * top.height
             else f"the return still reaches {final:.1f}"
         )
         return (
@@ -90,4 +93,5 @@ ANALYSIS = WorldAnalysis(
     verdict=tragedy_note,
     literature={"env.regrowth_scale": SCARCITY_LITERATURE},
     counted_events=("apples", "beams", "tagged", "removed"),  # not "token", a code
+    peaks=("return",),
 )

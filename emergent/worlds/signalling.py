@@ -79,6 +79,7 @@ ANALYSIS = WorldAnalysis(
     summarize=communication_summary,
     learned="learned to communicate",
     verdict=communication_note,
+    pairs=(("success_rate", "mutual_information"),),
     counted_events=("success",),
     intervene=interventions.SIGNALLING,
 )

@@ -181,7 +181,7 @@ def test_the_final_evaluation_adds_cut_and_scrambled_rows_and_the_report_compare
     cut, scrambled = (by_policy[channel_label(m)] for m in ("cut", "scrambled"))
     assert len(cut) == len(scrambled) == 1  # the final evaluation only
     assert cut[0]["step"] == scrambled[0]["step"] == by_policy["learned"][-1]["step"] == 96
-    assert set(cut[0]) | {"cic"} == set(scrambled[0]) == set(by_policy["learned"][-1])
+    assert set(cut[0]) | {"cic", "snd"} == set(scrambled[0]) == set(by_policy["learned"][-1])
     assert all(0.0 <= r["cic"] <= np.log2(16) for r in by_policy["learned"] + scrambled)
     for mode in ("cut", "scrambled"):
         assert (run_dir / "episodes" / f"eval_{channel_label(mode)}_{96:012d}.npz").is_file()

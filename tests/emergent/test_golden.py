@@ -31,6 +31,11 @@ the Shakespeare corpus that `make setup` fetches.
 
 `world_model` and `world_model_dream` were recorded when the kind was added (issue 17).
 
+Every record was made anew when the Emergence section joined every report (issue 18): each
+case gained its run's `emergence.json`, and the RL rows their System Neural Diversity (`snd`);
+every number recorded before is unchanged (checked key by key: equal, or floats within the
+test's 1e-6; `grokking`'s and `lm`'s float32 losses moved by up to 2e-7 between recordings).
+
 `induction_heads` and `scale_metrics` were recorded when those kinds were added (issue 15);
 the `lm` record gained the MLP's `activation` and `embed_init_std` options then (their
 defaults, which give the same weights as before), its numbers unchanged.

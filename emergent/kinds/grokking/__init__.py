@@ -12,7 +12,7 @@ and generalisation, their ratio per weight decay, and the embeddings' Fourier po
 
 from __future__ import annotations
 
-from emergent.kinds.grokking import config, report, run
+from emergent.kinds.grokking import config, emergence, report, run
 from emergent.kinds.record import Kind
 
 KIND = Kind(
@@ -27,4 +27,5 @@ KIND = Kind(
     report=report.build,
     metric="ratio",
     preflight=run.preflight,
+    emergence=emergence.analysis,
 )

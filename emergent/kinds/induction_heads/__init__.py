@@ -3,7 +3,7 @@ repeated random tokens; the in-context score's jump and each head's prefix match
 
 from __future__ import annotations
 
-from emergent.kinds.induction_heads import config, report, run
+from emergent.kinds.induction_heads import config, emergence, report, run
 from emergent.kinds.record import Kind
 
 KIND = Kind(
@@ -18,4 +18,5 @@ KIND = Kind(
     report=report.build,
     metric="best_prefix_matching",
     preflight=run.preflight,
+    emergence=emergence.analysis,
 )

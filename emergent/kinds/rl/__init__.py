@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from emergent.kinds.record import Kind
-from emergent.kinds.rl import config, report, run
+from emergent.kinds.rl import config, emergence, report, run
 
 KIND = Kind(
     name="rl",
@@ -17,4 +17,5 @@ KIND = Kind(
     report=report.build,
     metric="return",
     preflight=run.preflight,
+    emergence=emergence.analysis,
 )

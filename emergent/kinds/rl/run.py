@@ -42,6 +42,7 @@ from emergent.errors import Interrupted, UserError
 from emergent.kinds.rl import report as report_mod
 from emergent.kinds.rl.config import EnvSpec, ExperimentConfig, grid_points, to_dict
 from emergent.logger import MetricsLogger, numeric, read_rows
+from emergent.metrics import roles
 from emergent.rollout import EpisodeLog, random_policy, run_episodes
 from emergent.sweep import grid
 from emergent.sweep.trial import OnResult, Trial
@@ -376,11 +377,14 @@ class RunHooks:
         recorder = None
         if measure and intervention is not None:
             recorder = ListenerRecorder(act, intervention, options, env.num_agents)
-        log = run_episodes(
-            env, act if recorder is None else recorder, self.eval_seed, record_frames
-        )
+        sample = ObservationSample(act if recorder is None else recorder)
+        log = run_episodes(env, sample, self.eval_seed, record_frames)
+        measured = {}
+        if measure:
+            snd = neural_diversity(policy, sample.observations(), env.num_agents)
+            measured = {"snd": snd} if snd is not None else {}
         if recorder is None:
-            return log, {}
+            return log, measured
         try:
             cic = causal_influence(
                 policy.action_probabilities,
@@ -393,8 +397,8 @@ class RunHooks:
             if not self.cic_refused:
                 self.bar.write(f"no causal influence of communication: {err}")
             self.cic_refused = True
-            return log, {}
-        return log, {"cic": cic}
+            return log, measured
+        return log, {**measured, "cic": cic}
 
     def log_eval(
         self,
@@ -444,3 +448,43 @@ def sigint_deferred() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+SND_OBSERVATIONS = 256
+"""Observations an evaluation keeps for System Neural Diversity (every 16th step's)."""
+
+
+class ObservationSample:
+    """An act function that also keeps some of the observations it is shown: rows of every
+    16th step, up to `SND_OBSERVATIONS`."""
+
+    def __init__(self, act: Callable[[np.ndarray], np.ndarray], every: int = 16) -> None:
+        self.act, self.every, self.t, self.rows = act, every, 0, []
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        kept = sum(len(r) for r in self.rows)
+        if self.t % self.every == 0 and kept < SND_OBSERVATIONS:
+            self.rows.append(np.array(obs[: SND_OBSERVATIONS - kept], copy=True))
+        self.t += 1
+        return self.act(obs)
+
+    def observations(self) -> np.ndarray | None:
+        return np.concatenate(self.rows) if self.rows else None
+
+
+def neural_diversity(policy: Any, observations: np.ndarray | None, agents: int) -> float | None:
+    """System Neural Diversity (Bettini et al. 2023, `metrics.roles.snd_categorical`) of the
+    agents' policies on the same observations: each observation is shown to every agent; 0 for
+    identical policies (a shared network), None where the policy gives no distribution (Box
+    actions, a recurrent policy) or there are fewer than two agents."""
+    if observations is None or agents < 2:
+        return None
+    n = len(observations)
+    shown = np.repeat(observations[:, None], agents, axis=1).reshape(
+        n * agents, *observations.shape[1:]
+    )
+    try:
+        p = policy.action_probabilities(shown)
+    except ValueError:
+        return None
+    return float(roles.snd_categorical(p.reshape(n, agents, -1).transpose(1, 0, 2)))

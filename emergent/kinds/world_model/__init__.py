@@ -5,7 +5,7 @@ held-out experience: open-loop errors, rewards, samplers, throughput, real and i
 from __future__ import annotations
 
 from emergent.kinds.record import Kind
-from emergent.kinds.world_model import config, report, run
+from emergent.kinds.world_model import config, emergence, report, run
 
 KIND = Kind(
     name="world_model",
@@ -19,4 +19,5 @@ KIND = Kind(
     report=report.build,
     metric="one_step_reduction",
     preflight=run.preflight,
+    emergence=emergence.analysis,
 )

@@ -1,0 +1,137 @@
+"""What an RL run's Emergence section looks at: the return and the world's metrics at every
+evaluation (not the training return, which moves only when a batch of episodes ends), the
+world's pairs of all-or-nothing and continuous metrics, peaks that collapse (the tragedy of the
+commons), and the roles the agents' final episodes show (who cleans, who eats) against random
+play's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from emergent import worlds
+from emergent.emergence import Analysis, Curve
+from emergent.kinds.rl.config import ExperimentConfig, grid_points
+from emergent.logger import read_rows
+from emergent.metrics import roles as roles_mod
+from emergent.rollout import EpisodeLog
+from emergent.sweep import grid
+from emergent.worlds.base import eval_rows, final_rows
+
+
+def analysis(run_dir: Path, cfg: ExperimentConfig) -> Analysis | None:
+    """One run's curves, or a grid's training returns side by side (one per point)."""
+    world = worlds.analysis(cfg.world.name)
+    if cfg.grid:
+        ((key, _),) = cfg.grid.items()
+        curves = []
+        for values, _ in grid_points(cfg):
+            rows = read_rows(run_dir / "points" / grid.name(values) / "metrics.jsonl")
+            curves += evaluated(world, rows, ("return",), f"{key}={values[key]}")
+        return Analysis(curves, x_label="agent-steps")
+    rows = read_rows(run_dir / "metrics.jsonl")
+    curves = evaluated(world, rows, ("return", *world.metrics, "snd"))
+    curves = [c for c in curves if c.metric != "snd" or any(c.y)]  # a shared network: all 0
+    claims, extra = roles_claims(world, run_dir)
+    last, rand = final_rows(rows)
+    if isinstance(last.get("snd"), float):
+        claims.insert(0, diversity_claim(last["snd"]))
+    table = {
+        "title": world.heading,
+        "columns": ["metric", "random play", "learned (final)"],
+        "rows": [
+            [world.labels.get(m, m), fmt(rand.get(m)), fmt(last.get(m))]
+            for m in ("return", *world.metrics)
+            if m in last
+        ],
+    }
+    verdict = world.verdict(rows) if world.verdict else ""
+    return Analysis(
+        curves,
+        x_label="agent-steps",
+        pairs=list(world.pairs),
+        verdict=verdict,
+        claims=claims,
+        table=table,
+        extra=extra,
+    )
+
+
+def evaluated(world, rows: list[dict], metrics: tuple[str, ...], run: str = "") -> list[Curve]:
+    """The learned policy's curve of each metric over its evaluations."""
+    learned = eval_rows(rows, "learned")
+    discrete = {d for d, _ in world.pairs}
+    labels = {"return": "return per agent", "snd": "System Neural Diversity", **world.labels}
+    curves = []
+    for metric in metrics:
+        points = [(r["step"], r[metric]) for r in learned if isinstance(r.get(metric), float)]
+        if points:
+            x, y = zip(*points, strict=True)
+            measure = "all_or_nothing" if metric in discrete else "continuous"
+            curves.append(Curve(metric, labels.get(metric, metric), x, y, run=run,
+                                measure=measure, peak=metric in world.peaks))  # fmt: skip
+    return curves
+
+
+def diversity_claim(snd: float) -> str:
+    """The agents' behavioural diversity at the final evaluation (Bettini et al. 2023)."""
+    if snd == 0:
+        return (
+            "System Neural Diversity 0: every agent acts alike on the same observation (one "
+            "shared network); any roles come from what each agent sees."
+        )
+    return (
+        f"System Neural Diversity {snd:.3f} (mean W2 between two agents' action distributions on "
+        "the same observation; 0 for identical policies, at most 1.41)."
+    )
+
+
+def fmt(value: object) -> str:
+    return f"{value:.2f}" if isinstance(value, int | float) else "–"
+
+
+def roles_claims(world, run_dir: Path) -> tuple[list[str], dict]:
+    """Roles of the final evaluation's agents beside random play's (`metrics.roles`)."""
+    names = tuple(world.per_agent.values())
+    final = run_dir / "episodes" / "final.npz"
+    if len(names) < 2 or not final.is_file():
+        return [], {}
+    found = {"learned": log_roles(EpisodeLog.load(final), names)}
+    randoms = sorted((run_dir / "episodes").glob("eval_random_*.npz"))
+    if randoms:
+        found["random"] = log_roles(EpisodeLog.load(randoms[-1]), names)
+    claims = [
+        f"Roles of the {who} agents, from their shares of {' and '.join(names)}: "
+        f"{describe(found[who])}."
+        for who in ("learned", "random")
+        if who in found
+    ]
+    return claims, {"roles": found}
+
+
+def log_roles(log: EpisodeLog, names: tuple[str, ...]) -> dict:
+    shares = roles_mod.fingerprints(log.events, names)
+    found = roles_mod.roles(shares)
+    return {
+        "k": found.k,
+        "names": found.describe(names),
+        "labels": found.labels.tolist(),
+        "silhouette": None if np.isnan(found.silhouette) else float(found.silhouette),
+        "specialisation": float(roles_mod.fingerprint_specialisation(shares)),
+        "events": list(names),
+        "shares": shares.tolist(),
+    }
+
+
+def describe(found: dict) -> str:
+    if found["k"] == 1:
+        return f"one role, {found['names'][0]} (specialisation {found['specialisation']:.2f})"
+    groups = [
+        f"{name} (agents {', '.join(str(a) for a, lab in enumerate(found['labels']) if lab == r)})"
+        for r, name in enumerate(found["names"])
+    ]
+    return (
+        f"{found['k']} roles, {' and '.join(groups)} (silhouette {found['silhouette']:.2f}, "
+        f"specialisation {found['specialisation']:.2f})"
+    )

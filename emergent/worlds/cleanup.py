@@ -84,5 +84,5 @@ ANALYSIS = WorldAnalysis(
     learned="learned to clean and harvest",
     verdict=labour_note,
     per_agent={"waste cleaned": "cleaned", "apples eaten": "apples"},
-    counted_events=("apples", "beams", "clean_beams", "tagged", "removed"),
+    counted_events=("apples", "cleaned", "beams", "clean_beams", "tagged", "removed"),
 )

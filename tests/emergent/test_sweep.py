@@ -86,6 +86,12 @@ def test_every_trial_runs_reports_to_tune_and_is_aggregated_across_seeds(tmp_pat
     text = (sweep_dir / "report.md").read_text()
     assert "IQM [95% CI]" in text and "| env.regrowth_scale=2.0 | 2 |" in text
     assert "## What the sweep shows" in text
+    # each seed's detected transitions and roles, aggregated per setting (emergence.across_seeds)
+    assert text.index("## Emergence") < text.index("## What the sweep shows")
+    found = json.loads((sweep_dir / "emergence.json").read_text())
+    assert found["verdict"] and found["table"]["columns"][0] == "setting"
+    assert all((sweep_config.trial_dir(sweep_dir, t.name) / "emergence.json").is_file()
+               for t in sweep.trials)  # fmt: skip
     for name in ("final_return", "profile", "learning_curves", "against_parameter"):
         assert (sweep_dir / "plots" / f"{name}.png").stat().st_size > 5_000
 

@@ -13,6 +13,8 @@ from emergent.kinds.induction_heads.report import LABELS
 from emergent.logger import read_rows
 from emergent.metrics import transitions as tr
 
+CONTROL_SHARE = 0.1
+"""A control whose largest transition is below this share of the model's jump does not jump."""
 METRICS = {
     "in_context": "in-context score (nats)",
     "best_prefix_matching": "best head's prefix matching",
@@ -53,4 +55,10 @@ def verdict(curves: list[Curve]) -> str:
         return text + "."
     if control is None:
         return text + "; its one-layer control shows no transition."
-    return text + f"; the one-layer control also changes there ({control.jump:+.2f} nats)."
+    share = abs(control.jump / model.jump)
+    if share < CONTROL_SHARE:
+        return (
+            text + f"; its one-layer control moves only {control.jump:+.2f} nats ({share:.0%} of "
+            "the model's jump)."
+        )
+    return text + f"; the one-layer control changes too ({control.jump:+.2f} nats, {share:.0%})."

@@ -36,7 +36,7 @@ def analysis(run_dir: Path, cfg: ExperimentConfig) -> Analysis | None:
     claims, extra = roles_claims(world, run_dir)
     last, rand = final_rows(rows)
     if isinstance(last.get("snd"), float):
-        claims.insert(0, diversity_claim(last["snd"]))
+        claims.append(diversity_claim(last["snd"]))  # after the roles it qualifies
     table = {
         "title": world.heading,
         "columns": ["metric", "random play", "learned (final)"],

@@ -19,16 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from emergent import rundir
+from emergent import emergence_figure, rundir
 from emergent.metrics import transitions as tr
-from emergent.plotstyle import PALETTE
 
 FILE = "emergence.json"
 PLOT = Path("plots") / "emergence.png"
 HEADING = "## Emergence"
 MEASURES = ("continuous", "all_or_nothing")
-MAX_PANELS = 6
-"""Metrics drawn in the figure (the first ones the kind names)."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +81,7 @@ def _back(curve: Curve, value: float) -> float:
     return float(10**value) if curve.log_x else float(value)
 
 
-def _number(value: float) -> str:
+def number(value: float) -> str:
     if not math.isfinite(value):
         return "–"
     if abs(value) >= 100:
@@ -132,7 +129,7 @@ def analyse(analysis: Analysis) -> dict:
     for p in peaks:
         claims.append(
             f"{label_of(analysis, p['metric'])}{run_note(p['run'])} peaks at "
-            f"{analysis.x_label} {_number(p['x'])} ({_number(p['height'])}) and then loses "
+            f"{analysis.x_label} {number(p['x'])} ({number(p['height'])}) and then loses "
             f"{p['decline_fraction']:.0%} of its rise."
         )
     pairs = pair_findings(analysis)
@@ -218,8 +215,8 @@ def metric_claim(
         r = hits[0]
         moves = "rises" if r["direction"] > 0 else "falls"
         return (
-            f"{label} {moves} sharply at {x_label} {_number(r['onset'])}: from "
-            f"{_number(r['before'])} to {_number(r['after'])} by {_number(r['end'])} "
+            f"{label} {moves} sharply at {x_label} {number(r['onset'])}: from "
+            f"{number(r['before'])} to {number(r['after'])} by {number(r['end'])} "
             f"(sharpness {r['sharpness']:.0f})."
         )
     onset = seeds["onset"]
@@ -227,7 +224,7 @@ def metric_claim(
     moves = "rises" if ups * 2 >= len(hits) else "falls"
     return (
         f"{label} {moves} sharply in {len(hits)} of {len(curves)} runs, at {x_label} "
-        f"{_number(onset[0])} (IQM; 95 % interval {_number(onset[1])} to {_number(onset[2])})."
+        f"{number(onset[0])} (IQM; 95 % interval {number(onset[1])} to {number(onset[2])})."
     )
 
 
@@ -246,7 +243,7 @@ def pair_findings(analysis: Analysis) -> list[dict]:
             found = tr.pair(x, y, z)
             if found.discrete is None:
                 continue
-            at = f"{analysis.x_label} {_number(_back(curve, found.discrete.onset))}"
+            at = f"{analysis.x_label} {number(_back(curve, found.discrete.onset))}"
             moves = "jumps" if found.discrete.direction > 0 else "drops"
             if found.continuous is None:
                 rest = (
@@ -257,7 +254,7 @@ def pair_findings(analysis: Analysis) -> list[dict]:
                 turns = "rises" if found.continuous.direction > 0 else "falls"
                 rest = (
                     f"{other.label} {turns} sharply there too (from {analysis.x_label} "
-                    f"{_number(_back(other, found.continuous.onset))}): not an artefact of "
+                    f"{number(_back(other, found.continuous.onset))}): not an artefact of "
                     "the metric"
                 )
             head = f"{curve.label}{run_note(curve.run)} {moves} at {at}"
@@ -327,8 +324,8 @@ def section(record: dict, has_plot: bool) -> list[str]:
             "|---|---|---:|---:|---:|---:|---:|",
         ]
         lines += [
-            f"| {t['metric']} | {t['run'] or '–'} | {_number(t['onset'])} | {_number(t['end'])} "
-            f"| {_number(t['before'])} | {_number(t['after'])} | {t['sharpness']:.0f} |"
+            f"| {t['metric']} | {t['run'] or '–'} | {number(t['onset'])} | {number(t['end'])} "
+            f"| {number(t['before'])} | {number(t['after'])} | {t['sharpness']:.0f} |"
             for t in record["transitions"]
         ]
         lines.append("")
@@ -344,63 +341,12 @@ def section(record: dict, has_plot: bool) -> list[str]:
     return lines
 
 
-def plot(analysis: Analysis, record: dict, path: Path) -> bool:
-    """The curves, one panel per metric, with each detected transition shaded from onset to
-    end and each peak marked; False when there is nothing to draw."""
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter
-
-    groups = list(by_metric(analysis.curves).items())[:MAX_PANELS]
-    groups = [(m, cs) for m, cs in groups if any(len(c.x) for c in cs)]
-    if not groups:
-        return False
-    cols = min(3, len(groups))
-    rows = math.ceil(len(groups) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 3.2 * rows), squeeze=False)
-    marks = {(t["metric"], t["run"]): t for t in record["transitions"]}
-    peaks = {(p["metric"], p["run"]): p for p in record["peaks"]}
-    for ax, (metric, curves) in zip(axes.flat, groups, strict=False):
-        for i, curve in enumerate(curves):
-            color = PALETTE[i % len(PALETTE)]
-            ax.plot(curve.x, curve.y, color=color, lw=1.4, label=curve.run or None)
-            t = marks.get((metric, curve.run))
-            if t is not None:
-                ax.axvspan(t["onset"], max(t["end"], t["onset"]), color=color, alpha=0.15)
-                ax.axvline(t["onset"], color=color, ls="--", lw=1.0)
-            p = peaks.get((metric, curve.run))
-            if p is not None:
-                ax.plot([p["x"]], [p["height"]], marker="v", color=color, ms=8)
-        if curves[0].log_x:
-            ax.set_xscale("log")
-        else:
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: compact(v)))
-        found = sum((metric, c.run) in marks for c in curves)
-        note = f"{found} transition{'s' * (found != 1)}" if found else "no transition"
-        ax.set(xlabel=analysis.x_label, title=f"{curves[0].label}\n({note})")
-        if len(curves) > 1 and len(curves) <= 8:
-            ax.legend(fontsize=7)
-    for ax in list(axes.flat)[len(groups) :]:
-        ax.axis("off")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return True
-
-
-def compact(value: float) -> str:
-    """A tick label: 50k, 1.5M, 250."""
-    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= size:
-            return f"{value / size:.3g}{suffix}"
-    return f"{value:.3g}"
-
-
 def write(run_dir: Path, analysis: Analysis) -> dict:
     """Analyse, draw plots/emergence.png, write emergence.json, and put the section into
     report.md (before its first '## ' section, replacing an earlier one)."""
     record = analyse(analysis)
-    has_plot = plot(analysis, record, run_dir / PLOT)
+    groups = list(by_metric(analysis.curves).items())
+    has_plot = emergence_figure.plot(groups, analysis.x_label, record, run_dir / PLOT)
     record["plot"] = PLOT.as_posix() if has_plot else None
     rundir.write_text_atomic(run_dir / FILE, json.dumps(clean(record), indent=1))
     report = run_dir / "report.md"
@@ -420,58 +366,6 @@ def splice(text: str, lines: list[str]) -> str:
         body = body[:start] + (body[end:] if end is not None else [])
     at = next((i for i, line in enumerate(body) if line.startswith("## ")), len(body))
     return "\n".join(body[:at] + lines + body[at:])
-
-
-def across_seeds(records: dict[str, list[dict]], x_label: str = "step") -> dict:
-    """A sweep's emergence: per setting, each metric's transitions over its seeds' records
-    (the fraction of seeds with one, the IQM of their onsets with a 95 % stratified-bootstrap
-    interval, `metrics.aggregate`), and how many seeds' agents split into roles."""
-    from emergent.metrics import aggregate
-
-    rows, claims = [], []
-    for setting, found in records.items():
-        metrics = list(dict.fromkeys(t["metric"] for r in found for t in r.get("transitions", [])))
-        for metric in metrics:
-            onsets = [next((t["onset"] for t in r.get("transitions", []) if t["metric"] == metric),
-                           None) for r in found]  # fmt: skip
-            hits = np.array([o for o in onsets if o is not None], dtype=np.float64)
-            if len(hits) > 1:
-                ci = aggregate.stratified_bootstrap_ci(hits, aggregate.iqm, reps=2000, rng=0)
-                low, high = _number(float(ci.low)), _number(float(ci.high))
-                where = f"{_number(float(ci.point))} [{low}, {high}]"
-            else:
-                where = _number(float(hits[0]))
-            rows.append([setting, metric, f"{len(hits)} of {len(found)}", where])
-        split = [r["roles"]["learned"]["k"] >= 2 for r in found if "learned" in r.get("roles", {})]
-        if split:
-            claims.append(
-                f"{setting}: the agents split into roles in {sum(split)} of {len(split)} seeds."
-            )
-    for setting, metric, seen, where in rows:
-        claims.append(
-            f"{setting}: {metric} changes sharply in {seen} seeds, onset at {x_label} {where} "
-            "(IQM, 95 % interval)."
-        )
-    verdict = claims[0] if claims else "No transition in any seed of any setting."
-    table = {
-        "title": "Transitions across seeds",
-        "columns": ["setting", "metric", "seeds with a transition", f"onset ({x_label})"],
-        "rows": rows,
-    }
-    return {"verdict": verdict, "claims": claims, "transitions": [], "peaks": [], "pairs": [],
-            "seeds": {}, "x_label": x_label, "table": table}  # fmt: skip
-
-
-def sweep_section(record: dict) -> list[str]:
-    """A sweep report's Emergence section."""
-    lines = [HEADING, "", record["verdict"], ""]
-    lines += [f"- {c}" for c in record["claims"] if c != record["verdict"]]
-    table = record["table"]
-    if table["rows"]:
-        lines += ["", "| " + " | ".join(table["columns"]) + " |",
-                  "|---" * len(table["columns"]) + "|"]  # fmt: skip
-        lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in table["rows"]]
-    return [*lines, ""]
 
 
 def clean(value):

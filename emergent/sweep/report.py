@@ -29,6 +29,7 @@ from emergent.kinds.record import Kind
 from emergent.logger import read_rows
 from emergent.metrics import aggregate
 from emergent.sweep import config as sweep_config
+from emergent.sweep import emergence as sweep_emergence
 from emergent.sweep import plots as sweep_plots
 
 REPS = 2000  # bootstrap replicates (rliable uses 2,000 for bands)
@@ -209,9 +210,9 @@ def _build(sweep_dir: Path) -> Path:
                                    if t.setting == setting.name and t.seed in setting.seeds) if r]
         for setting in done
     }  # fmt: skip
-    record = emergence.across_seeds(records, "agent-steps" if kind.name == "rl" else "step")
+    record = sweep_emergence.across_seeds(records, "agent-steps" if kind.name == "rl" else "step")
     rundir.write_text_atomic(sweep_dir / emergence.FILE, json.dumps(emergence.clean(record)))
-    text = emergence.splice(text, emergence.sweep_section(record))
+    text = emergence.splice(text, sweep_emergence.sweep_section(record))
     path = sweep_dir / "report.md"
     rundir.write_text_atomic(path, text)
     return path

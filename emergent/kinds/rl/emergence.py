@@ -113,7 +113,7 @@ def roles_claims(world, run_dir: Path) -> tuple[list[str], dict]:
 def log_roles(log: EpisodeLog, names: tuple[str, ...]) -> dict:
     shares = roles_mod.fingerprints(log.events, names)
     found = roles_mod.roles(shares)
-    return {
+    out = {
         "k": found.k,
         "names": found.describe(names),
         "labels": found.labels.tolist(),
@@ -122,16 +122,32 @@ def log_roles(log: EpisodeLog, names: tuple[str, ...]) -> dict:
         "events": list(names),
         "shares": shares.tolist(),
     }
+    if found.k == 1 and not np.isnan(found.silhouette):  # the split the criterion turned down
+        best = roles_mod.roles(shares, silhouette_min=0.0, min_separation=0.0)
+        out["best_split"] = {"names": best.describe(names), "labels": best.labels.tolist()}
+    return out
 
 
 def describe(found: dict) -> str:
     if found["k"] == 1:
-        return f"one role, {found['names'][0]} (specialisation {found['specialisation']:.2f})"
-    groups = [
+        text = f"one role, {found['names'][0]} (specialisation {found['specialisation']:.2f})"
+        split = found.get("best_split")
+        if split is not None:
+            text += (
+                f"; the best split, {' and '.join(groups_of(split))}, has silhouette "
+                f"{found['silhouette']:.2f}, below the {roles_mod.SILHOUETTE_MIN:g} of a role "
+                "structure (or its roles differ too little)"
+            )
+        return text
+    return (
+        f"{found['k']} roles, {' and '.join(groups_of(found))} (silhouette "
+        f"{found['silhouette']:.2f}, specialisation {found['specialisation']:.2f})"
+    )
+
+
+def groups_of(found: dict) -> list[str]:
+    """'cleaners (agents 0, 1)' for each role of a clustering."""
+    return [
         f"{name} (agents {', '.join(str(a) for a, lab in enumerate(found['labels']) if lab == r)})"
         for r, name in enumerate(found["names"])
     ]
-    return (
-        f"{found['k']} roles, {' and '.join(groups)} (silhouette {found['silhouette']:.2f}, "
-        f"specialisation {found['specialisation']:.2f})"
-    )

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import html
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -28,12 +27,11 @@ from pathlib import Path
 
 import yaml
 
-from emergent import rundir
+from emergent import emergence, rundir
 from emergent.errors import UserError
 
 SITE = "gallery"
 """The site's folder inside the runs directory."""
-EMERGENCE = "emergence.json"
 MAX_GIFS = 3
 """Episode GIFs shown per page (the report links the rest)."""
 STATUS_ORDER = {"done": 0, "interrupted": 1, "running": 2}
@@ -128,7 +126,7 @@ def read_entry(path: Path, refresh: bool) -> Entry | None:
         if sweep and (path / "report.md").is_file()
         else rundir.read_state(path).get("status", "unknown")
     )
-    if refresh and status == "done" and not (path / EMERGENCE).is_file() and not sweep:
+    if refresh and status == "done" and not (path / emergence.FILE).is_file() and not sweep:
         rebuild(path)
     name = str(raw.get("name", path.parent.name))
     return Entry(
@@ -139,7 +137,7 @@ def read_entry(path: Path, refresh: bool) -> Entry | None:
         sweep=sweep,
         status=status,
         title=report_title(path / "report.md") or name,
-        emergence=read_emergence(path / EMERGENCE),
+        emergence=emergence.read(path) or {},
         plots=sorted((path / "plots").glob("*.png")),
         gifs=sorted((path / "episodes").glob("*.gif"))[:MAX_GIFS],
     )
@@ -163,14 +161,6 @@ def report_title(path: Path) -> str:
     except OSError:
         pass
     return ""
-
-
-def read_emergence(path: Path) -> dict:
-    try:
-        found = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return found if isinstance(found, dict) else {}
 
 
 # -- HTML ------------------------------------------------------------------------------------

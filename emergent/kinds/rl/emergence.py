@@ -17,7 +17,7 @@ from emergent.logger import read_rows
 from emergent.metrics import roles as roles_mod
 from emergent.rollout import EpisodeLog
 from emergent.sweep import grid
-from emergent.worlds.base import eval_rows, final_rows
+from emergent.worlds.base import eval_rows, final_rows, fmt_or_dash
 
 
 def analysis(run_dir: Path, cfg: ExperimentConfig) -> Analysis | None:
@@ -41,7 +41,7 @@ def analysis(run_dir: Path, cfg: ExperimentConfig) -> Analysis | None:
         "title": world.heading,
         "columns": ["metric", "random play", "learned (final)"],
         "rows": [
-            [world.labels.get(m, m), fmt(rand.get(m)), fmt(last.get(m))]
+            [world.labels.get(m, m), fmt_or_dash(rand.get(m)), fmt_or_dash(last.get(m))]
             for m in ("return", *world.metrics)
             if m in last
         ],
@@ -85,10 +85,6 @@ def diversity_claim(snd: float) -> str:
         f"System Neural Diversity {snd:.3f} (mean W2 between two agents' action distributions on "
         "the same observation; 0 for identical policies, at most 1.41)."
     )
-
-
-def fmt(value: object) -> str:
-    return f"{value:.2f}" if isinstance(value, int | float) else "–"
 
 
 def roles_claims(world, run_dir: Path) -> tuple[list[str], dict]:

@@ -391,7 +391,7 @@ def trial(
     """A result trial running `work(quiet)` with the configured CPU threads."""
 
     def run(quiet: bool) -> dict:
-        with cells.cpu_threads(cfg.threads):
+        with cells.cpu_threads(cfg.threads), cells.subnormals_flushed():
             return work(quiet)
 
     return cells.result_trial(name, cell, f"[{cfg.name}] {what}", run)

@@ -57,7 +57,7 @@ def trials(cfg: WorldModelExperiment, run_dir: Path) -> list[Trial]:
 
 def train_and_measure(cfg: WorldModelExperiment, run_dir: Path, quiet: bool) -> dict:
     """Record, fit every stage (each resuming its checkpoint), save the model, measure."""
-    with cells.cpu_threads(cfg.threads):
+    with cells.cpu_threads(cfg.threads), cells.subnormals_flushed():
         segments, _ = record(cfg, run_dir / SEGMENTS, cfg.seed, cfg.data.steps)
         agents_per_copy = real_world(cfg, 1, cfg.seed).num_agents
         train, held_out = segments.split(cfg.data.val_fraction, cfg.seed, agents_per_copy)

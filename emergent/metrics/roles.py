@@ -11,7 +11,9 @@ Two views of the same question, one from the policies and one from the episode l
   this project's worlds.
 - Behavioural fingerprints (each agent's share of every event: who eats, cleans, tags, speaks)
   clustered into roles with k-means, the number of roles chosen by the silhouette (Rousseeuw
-  1987) and a minimum separation, so that identical agents give one role.
+  1987) and a minimum separation, so that identical agents give one role; from episode logs
+  (`roles_from_episodes`) with a permutation test of exchangeable agents (Good 2005), so that
+  a few events' counting noise gives one role too.
 
 How specialised the agents are in two tasks is `emergent.metrics.labour.specialisation`
 (Gorelick et al. 2004); `fingerprint_specialisation` is the same index over any number of
@@ -20,6 +22,7 @@ events and equals it for the two events cleaned and apples.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -39,6 +42,16 @@ MIN_SEPARATION = 0.5
 """...and every two roles must differ in some event by more than this many equal shares: one
 role does at least 1.5 times as much of something as another that does the average. A small
 number of agents split by noise alone can have a high silhouette; this keeps it one role."""
+SILHOUETTE_WEAK = 0.25
+"""Silhouette above which a clustering has some structure: up to 0.25 "no substantial
+structure", 0.26-0.50 weak, 0.51-0.70 reasonable, above 0.70 strong (Kaufman & Rousseeuw
+1990). `roles_from_episodes` accepts a weak structure once a permutation test has shown that
+the agents differ beyond counting noise, which is what `SILHOUETTE_MIN` guards against when only
+the averaged fingerprints are known."""
+TEST_LEVEL = 0.05
+"""Significance level of the permutation test of exchangeable agents."""
+PERMUTATIONS = 999
+"""Random relabellings in the permutation test: its p-value resolves 0.001."""
 MAX_ROLES = 4
 """Largest number of roles tried by default (k = 2..MAX_ROLES, at most A - 1)."""
 CODE_EVENTS: frozenset[str] = frozenset({"token", "choice"})
@@ -162,6 +175,13 @@ def fingerprints(
     Returns:
         (A, E) float64 shares.
     """
+    return _shares(_episode_totals(events, names, codes).mean(axis=0))
+
+
+def _episode_totals(
+    events: Mapping[str, np.ndarray], names: Sequence[str], codes: Collection[str]
+) -> np.ndarray:
+    """(episodes, A, E) each agent's total of each event per episode, steps summed."""
     if not names:
         raise ValueError("names is empty; give at least one event")
     missing = [k for k in names if k not in events]
@@ -175,11 +195,14 @@ def fingerprints(
     for k in names:
         x = np.asarray(events[k])
         x = (x != 0) if k in codes else x
-        totals = x.astype(np.float64).sum(axis=-2).reshape(-1, shape[-1])  # (episodes, A)
-        columns.append(totals.mean(axis=0))
-    totals = np.stack(columns, axis=-1)  # (A, E)
-    total = totals.sum(axis=0)  # (E,)
-    equal = np.full(totals.shape, 1.0 / totals.shape[0])
+        columns.append(x.astype(np.float64).sum(axis=-2).reshape(-1, shape[-1]))
+    return np.stack(columns, axis=-1)
+
+
+def _shares(totals: np.ndarray) -> np.ndarray:
+    """(..., A, E) totals as per-event shares; an event nobody did is shared equally."""
+    total = totals.sum(axis=-2, keepdims=True)
+    equal = np.full(totals.shape, 1.0 / totals.shape[-2])
     return np.divide(totals, total, out=equal, where=total > 0)
 
 
@@ -226,6 +249,16 @@ class Roles:
     centroids: np.ndarray  # (k, E) mean relative rate of each role's agents
     silhouette: float  # best silhouette over k = 2..max_roles (NaN when none could be tried)
     separation: float  # of that clustering: min over role pairs of max over events |c_i - c_j|
+    p_value: float = float("nan")  # permutation test of exchangeable agents (NaN: not tested)
+
+    @property
+    def structure(self) -> str:
+        """Kaufman & Rousseeuw's (1990) words for the best clustering's silhouette: "strong",
+        "reasonable", "weak" or "no substantial" (also when none could be tried)."""
+        s = self.silhouette
+        if not s > SILHOUETTE_WEAK:
+            return "no substantial"
+        return "strong" if s > 0.7 else "reasonable" if s > SILHOUETTE_MIN else "weak"
 
     def describe(self, names: Sequence[str], nouns: Mapping[str, str] = ROLE_NOUNS) -> list[str]:
         """A short name per role from its dominant event, the one it does most of relative to
@@ -291,8 +324,8 @@ def roles(
     with few agents can look clustered; the separation asks for a difference a reader would
     call a role. Fewer than 3 agents always give one role (the silhouette needs k < A).
     Neither criterion knows how many events the shares rest on: with a few events per agent
-    (short episodes, random play) counting noise alone can pass both, so compare with random
-    play's roles, as the worlds do for specialisation.
+    (short episodes, random play) counting noise alone can pass both; `roles_from_episodes`
+    tests for it when the episodes are at hand.
 
     Args:
         fingerprints: (A, E) per-event shares from `fingerprints` (any non-negative per-agent
@@ -327,6 +360,92 @@ def roles(
     if s > silhouette_min and separation > min_separation:
         return Roles(len(centroids), labels, centroids, s, separation)
     return Roles(1, np.zeros(len(r), dtype=np.int64), r.mean(0, keepdims=True), s, separation)
+
+
+def exchangeable_p(
+    events: Mapping[str, np.ndarray],
+    names: Sequence[str],
+    codes: Collection[str] = CODE_EVENTS,
+    permutations: int = PERMUTATIONS,
+    rng: RngLike = 0,
+) -> float:
+    """p-value of the hypothesis that the agents are exchangeable: that who did what in each
+    episode is as if the agents' labels were drawn at random.
+
+    A permutation test (Good 2005, "Permutation, Parametric and Bootstrap Tests of
+    Hypotheses"): the statistic is the spread of the relative rates,
+        S = sum_{a,e} (r_{a,e} - mean_b r_{b,e})^2,   r_{a,e} = f_{a,e} / mean_b f_{b,e},
+    with f the `fingerprints`; the null distribution relabels the agents of every episode
+    independently at random, which keeps each episode's counts and so their noise; and
+        p = (1 + #{S_perm >= S}) / (1 + permutations)   (Phipson & Smyth 2010).
+    A few events per agent (short episodes, random play) give agents unequal shares by
+    chance alone, and the test knows it; agents that do different things episode after
+    episode give a small p. One episode gives p = 1: relabelling it changes nothing.
+
+    Args:
+        events: per-step counters {name: (episodes..., T, A)}, as for `fingerprints`.
+        names: the events to use.
+        codes: see `fingerprints`.
+        permutations: random relabellings drawn.
+        rng: a seed or a `np.random.Generator`.
+    Returns:
+        p in (0, 1].
+    """
+    if permutations < 1:
+        raise ValueError(f"permutations={permutations}; must be >= 1")
+    totals = _episode_totals(events, names, codes)  # (episodes, A, E)
+    generator = np.random.default_rng(rng)
+    order = np.argsort(generator.random((permutations, *totals.shape[:2])), axis=-1)
+    shuffled = np.take_along_axis(totals[None], order[..., None], axis=2)  # (P, episodes, A, E)
+    observed = _spread(totals.mean(axis=0))
+    null = _spread(shuffled.mean(axis=1))
+    as_large = null >= observed - 1e-9 * max(observed, 1.0)  # ties up to rounding count
+    return float((1 + as_large.sum()) / (1 + permutations))
+
+
+def _spread(totals: np.ndarray) -> np.ndarray:
+    """(...,) the statistic S of `exchangeable_p` from (..., A, E) mean totals."""
+    f = _shares(totals)
+    scale = f.mean(axis=-2, keepdims=True)
+    r = np.divide(f, scale, out=np.ones_like(f), where=scale > 0)
+    return ((r - r.mean(axis=-2, keepdims=True)) ** 2).sum(axis=(-2, -1))
+
+
+def roles_from_episodes(
+    events: Mapping[str, np.ndarray],
+    names: Sequence[str],
+    codes: Collection[str] = CODE_EVENTS,
+    max_roles: int = MAX_ROLES,
+    level: float = TEST_LEVEL,
+    permutations: int = PERMUTATIONS,
+    rng: RngLike = 0,
+) -> Roles:
+    """Roles from episode logs: `roles` of the `fingerprints`, decided with the episodes'
+    counting noise in view.
+
+    The agents form roles when (1) they are not exchangeable (`exchangeable_p` < `level`): they
+    differ beyond what their few events could show by chance; (2) the best clustering has at
+    least a weak structure (silhouette > `SILHOUETTE_WEAK`); (3) every two roles differ by
+    more than `MIN_SEPARATION` equal shares in some event. With the noise tested, the silhouette
+    only has to say that the differences fall into groups rather than along a continuum, so
+    a weak structure is enough; `roles` alone, which cannot know the noise, asks for a
+    reasonable one.
+
+    Args:
+        events, names, codes: see `fingerprints`; several episodes are needed for (1).
+        max_roles: the largest k tried.
+        level: the test's significance level.
+        permutations, rng: see `exchangeable_p`.
+    Returns:
+        Roles, with the test's `p_value`.
+    """
+    p = exchangeable_p(events, names, codes, permutations, rng)
+    found = roles(fingerprints(events, names, codes), max_roles, silhouette_min=SILHOUETTE_WEAK)
+    if p >= level and found.k > 1:
+        labels = np.zeros(len(found.labels), dtype=np.int64)
+        centroids = _relative(fingerprints(events, names, codes)).mean(0, keepdims=True)
+        found = Roles(1, labels, centroids, found.silhouette, found.separation)
+    return dataclasses.replace(found, p_value=p)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,6 +12,10 @@ import yaml
 
 from emergent import cli, emergence, gallery
 from emergent.emergence import Analysis, Curve
+from emergent.kinds.rl import emergence as rl_emergence
+from emergent.rollout import EpisodeLog
+
+NAMES = ("cleaned", "apples")  # Cleanup's per-agent events
 
 X = np.arange(0, 10_000, 100.0)
 
@@ -133,3 +137,20 @@ def test_a_real_run_writes_its_emergence_and_the_gallery_shows_it(tmp_path, one_
     assert cli.main(["gallery", str(runs)]) == 0
     page = (runs / "gallery" / f"cleanup_tiny--{run_dir.name}.html").read_text()
     assert "System Neural Diversity" in page and gallery.broken_links(runs / "gallery") == []
+
+
+def test_rl_roles_read_cleaners_and_eaters_and_turn_down_counting_noise():
+    rng = np.random.default_rng(0)
+    cleaner, eater = [0.2, 0.01], [0.02, 0.1]
+    planted = np.array([cleaner] * 4 + [eater])  # (A, E) per-step rates
+    learned = {k: rng.poisson(planted[:, e], size=(8, 200, 5)) for e, k in enumerate(NAMES)}
+    alike = np.full((5, 2), 0.005)  # random play: a handful of events per agent and episode
+    random = {k: rng.poisson(alike[:, e], size=(8, 200, 5)) for e, k in enumerate(NAMES)}
+    found = rl_emergence.log_roles(EpisodeLog(np.zeros((8, 200, 5)), learned), NAMES)
+    assert found["k"] == 2 and found["labels"] == [0, 0, 0, 0, 1]
+    text = rl_emergence.describe(found)
+    assert text.startswith("2 roles, cleaners (agents 0, 1, 2, 3) and eaters (agent 4)")
+    assert "differ beyond counting noise: permutation p = 0.001 over 8 episodes" in text
+    chance = rl_emergence.log_roles(EpisodeLog(np.zeros((8, 200, 5)), random), NAMES)
+    assert chance["k"] == 1 and chance["p_value"] >= 0.05
+    assert "do not differ beyond counting noise" in rl_emergence.describe(chance)

@@ -17,11 +17,15 @@ from emergent.metrics.labour import specialisation
 from emergent.metrics.roles import (
     IDLE_ROLE,
     ONE_ROLE,
+    SILHOUETTE_MIN,
+    SILHOUETTE_WEAK,
     Roles,
+    exchangeable_p,
     fingerprint_specialisation,
     fingerprints,
     roles,
     roles_across_seeds,
+    roles_from_episodes,
     snd_categorical,
     snd_gaussian,
 )
@@ -227,6 +231,52 @@ def test_roles_edge_cases():
     assert roles(np.eye(4)[:, :2] + 0.0, max_roles=1).k == 1
 
 
+def test_permutation_test_finds_groups_and_holds_its_level_for_identical_agents():
+    groups = np.array([[0.4, 0.05, 0.1]] * 3 + [[0.05, 0.4, 0.1]] * 3)
+    assert exchangeable_p(poisson_events(groups, seed=1), NAMES) == pytest.approx(0.001)
+    alike = np.tile([0.3, 0.2, 0.2], (6, 1))
+    p = np.array([exchangeable_p(poisson_events(alike, s), NAMES, rng=s) for s in range(100)])
+    assert np.mean(p < 0.05) <= 0.1  # a valid test: about 5 % below its level
+    assert 0.4 < p.mean() < 0.6  # and p roughly uniform under the null
+    assert ((p > 0) & (p <= 1)).all()
+
+
+def test_one_episode_cannot_reject_exchangeable_agents():
+    groups = np.array([[0.4, 0.05, 0.1]] * 3 + [[0.05, 0.4, 0.1]] * 3)
+    assert exchangeable_p(poisson_events(groups, seed=1, episodes=1), NAMES) == 1.0
+
+
+def test_a_few_events_per_agent_make_no_roles():
+    # Random play's regime: identical agents with a handful of events each per episode. Chance
+    # shares can pass roles()'s silhouette and separation; the test keeps its level.
+    alike = np.tile([0.01, 0.01, 0.01], (5, 1))
+    logs = [poisson_events(alike, s, episodes=8) for s in range(100)]
+    tested = [roles_from_episodes(log, NAMES, permutations=199).k for log in logs]
+    assert np.mean(np.array(tested) > 1) <= 0.1
+
+
+def test_a_weak_but_consistent_split_is_two_roles_once_tested():
+    # Four cleaners along a continuum and one eater, as Cleanup's seed 0 ends at 2M steps:
+    # a weak structure (silhouette 0.26-0.5) that repeats in every episode.
+    relative = np.array([[1.66, 0.65, 1], [1.52, 0.06, 1], [0.53, 1.28, 1], [1.06, 0.09, 1],
+                         [0.23, 2.92, 1]])  # fmt: skip
+    log = poisson_events(relative * [0.1, 0.02, 0.05], seed=0, episodes=8, steps=200)
+    untested = roles(fingerprints(log, NAMES))
+    assert untested.k == 1 and SILHOUETTE_WEAK < untested.silhouette < SILHOUETTE_MIN
+    found = roles_from_episodes(log, NAMES)
+    assert found.k == 2 and found.labels.tolist() == [0, 0, 0, 0, 1]
+    assert found.describe(NAMES) == ["cleaners", "eaters"]
+    assert found.p_value == pytest.approx(0.001) and found.structure == "weak"
+
+
+def test_structure_words_follow_kaufman_and_rousseeuw():
+    def structure(s: float) -> str:
+        return Roles(1, np.zeros(3, dtype=int), np.ones((1, 2)), s, 1.0).structure
+
+    assert [structure(s) for s in (0.8, 0.6, 0.4, 0.1, float("nan"))] == [
+        "strong", "reasonable", "weak", "no substantial", "no substantial"]  # fmt: skip
+
+
 # ---------------------------------------------------------------------------------------------
 # Across seeds
 
@@ -266,6 +316,7 @@ def test_roles_across_seeds():
         lambda: roles(np.ones((3, 2)), max_roles=0),
         lambda: roles(np.eye(3)).describe(["a"]),
         lambda: roles_across_seeds([]),
+        lambda: exchangeable_p({"a": np.zeros((2, 3, 4))}, ["a"], permutations=0),
         lambda: roles_across_seeds([np.eye(3)], snd=[0.1, 0.2]),
     ],
 )

@@ -108,42 +108,66 @@ def roles_claims(world, run_dir: Path) -> tuple[list[str], dict]:
 
 def log_roles(log: EpisodeLog, names: tuple[str, ...]) -> dict:
     shares = roles_mod.fingerprints(log.events, names)
-    found = roles_mod.roles(shares)
+    found = roles_mod.roles_from_episodes(log.events, names)
     out = {
         "k": found.k,
         "names": found.describe(names),
         "labels": found.labels.tolist(),
         "silhouette": None if np.isnan(found.silhouette) else float(found.silhouette),
+        "structure": found.structure,
+        "p_value": found.p_value,
+        "episodes": int(np.prod(np.shape(log.events[names[0]])[:-2])),
         "specialisation": float(roles_mod.fingerprint_specialisation(shares)),
         "events": list(names),
         "shares": shares.tolist(),
     }
-    if found.k == 1 and not np.isnan(found.silhouette):  # the split the criterion turned down
+    if found.k == 1 and not np.isnan(found.silhouette):  # the split the criteria turned down
         best = roles_mod.roles(shares, silhouette_min=0.0, min_separation=0.0)
         out["best_split"] = {"names": best.describe(names), "labels": best.labels.tolist()}
     return out
 
 
 def describe(found: dict) -> str:
+    evidence = noise_test(found)
     if found["k"] == 1:
         text = f"one role, {found['names'][0]} (specialisation {found['specialisation']:.2f})"
         split = found.get("best_split")
         if split is not None:
             text += (
                 f"; the best split, {' and '.join(groups_of(split))}, has silhouette "
-                f"{found['silhouette']:.2f}, below the {roles_mod.SILHOUETTE_MIN:g} of a role "
-                "structure (or its roles differ too little)"
+                f"{found['silhouette']:.2f}"
+                + (f" (a {found['structure']} structure)" if "structure" in found else "")
+                + (f" but {evidence}" if evidence else " (or its roles differ too little)")
             )
         return text
+    structure = f", a {found['structure']} structure" if "structure" in found else ""
+    parts = [f"silhouette {found['silhouette']:.2f}{structure}", evidence,
+             f"specialisation {found['specialisation']:.2f}"]  # fmt: skip
     return (
-        f"{found['k']} roles, {' and '.join(groups_of(found))} (silhouette "
-        f"{found['silhouette']:.2f}, specialisation {found['specialisation']:.2f})"
+        f"{found['k']} roles, {' and '.join(groups_of(found))} ({'; '.join(p for p in parts if p)})"
+    )
+
+
+def noise_test(found: dict) -> str:
+    """The permutation test's verdict in words ('' for a log written before it)."""
+    p = found.get("p_value")
+    if p is None:
+        return ""
+    if p < roles_mod.TEST_LEVEL:
+        return (
+            "the agents differ beyond counting noise: permutation p = "
+            f"{p:.3f} over {found['episodes']} episodes"
+        )
+    return (
+        "the agents do not differ beyond counting noise: permutation p = "
+        f"{p:.2f} over {found['episodes']} episodes"
     )
 
 
 def groups_of(found: dict) -> list[str]:
     """'cleaners (agents 0, 1)' for each role of a clustering."""
-    return [
-        f"{name} (agents {', '.join(str(a) for a, lab in enumerate(found['labels']) if lab == r)})"
-        for r, name in enumerate(found["names"])
-    ]
+    out = []
+    for r, name in enumerate(found["names"]):
+        members = [str(a) for a, label in enumerate(found["labels"]) if label == r]
+        out.append(f"{name} (agent{'s' if len(members) > 1 else ''} {', '.join(members)})")
+    return out

@@ -48,7 +48,9 @@ bench-transitions: $(STAMP)
 SHOWCASE ?= runs/showcase
 showcase: $(STAMP)
 	printf '%s\n' \
-	  "experiments/cleanup.yaml train.steps=1e6 train.eval_every=1e5 train.eval_envs=8" \
+	  "experiments/cleanup.yaml seed=0 train.eval_every=1e5 train.eval_envs=8" \
+	  "experiments/cleanup.yaml seed=1 train.eval_every=1e5 train.eval_envs=8" \
+	  "experiments/cleanup.yaml seed=2 train.eval_every=1e5 train.eval_envs=8" \
 	  "experiments/grokking.yaml" \
 	  "experiments/commons.yaml train.eval_every=1e4" \
 	  "experiments/signalling.yaml train.eval_every=75000" \

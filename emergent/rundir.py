@@ -43,17 +43,18 @@ def new_dir(base: Path) -> Path:
     """A new empty directory base/<timestamp>, suffixed -2, -3, ... when that one exists."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path, n = base / stamp, 1
-    while path.exists():
-        n += 1
-        path = base / f"{stamp}-{n}"
-    try:
-        path.mkdir(parents=True)
-    except OSError as err:  # a file where a folder should be, no permission, a full disk
-        raise UserError(
-            f"cannot create the run directory {str(path)!r} ({err.strerror or err}); "
-            "choose another --runs-dir"
-        ) from None
-    return path
+    while True:
+        try:
+            path.mkdir(parents=True)
+            return path
+        except FileExistsError:  # an earlier run, or another started in the same second
+            n += 1
+            path = base / f"{stamp}-{n}"
+        except OSError as err:  # a file where a folder should be, no permission, a full disk
+            raise UserError(
+                f"cannot create the run directory {str(path)!r} ({err.strerror or err}); "
+                "choose another --runs-dir"
+            ) from None
 
 
 def write_config(run_dir: Path, config: dict) -> None:

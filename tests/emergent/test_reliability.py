@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,14 @@ def test_runs_dir_that_is_a_file_is_one_line(tmp_path, capsys):
         "cannot create the run directory",
         "--runs-dir",
     )
+
+
+def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path, monkeypatch):
+    monkeypatch.setattr(time, "strftime", lambda fmt: "20261203-090000")
+    with ThreadPoolExecutor(8) as pool:  # xargs -P starting runs of one experiment at once
+        made = list(pool.map(lambda _: rundir.new_dir(tmp_path / "cleanup"), range(8)))
+    names = sorted(p.name for p in made)
+    assert names == sorted(["20261203-090000", *(f"20261203-090000-{n}" for n in range(2, 9))])
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,7 @@ from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test
 from pettingzoo.utils.conversions import parallel_to_aec
 from ray.rllib.utils.pre_checks.env import check_multiagent_environments
 from stable_baselines3 import PPO
+from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.vec_env import VecCheckNan
 
 import envs
@@ -455,6 +456,7 @@ def test_sb3_ppo_collects_and_learns_through_the_shell(world, name, settings):
         seed=0,
         device="cpu",
     )
+    model.set_logger(Logger(folder=None, output_formats=[]))  # SB3's default makes a /tmp folder
     model.learn(2 * n_steps * vec.num_envs)
     assert model.num_timesteps == 2 * n_steps * vec.num_envs
     actions = model.rollout_buffer.actions  # (n_steps * B * A, action dim), flattened to train

@@ -154,3 +154,16 @@ def test_rl_roles_read_cleaners_and_eaters_and_turn_down_counting_noise():
     chance = rl_emergence.log_roles(EpisodeLog(np.zeros((8, 200, 5)), random), NAMES)
     assert chance["k"] == 1 and chance["p_value"] >= 0.05
     assert "do not differ beyond counting noise" in rl_emergence.describe(chance)
+
+
+def test_roles_over_training_say_when_they_separate_and_whether_they_hold():
+    flicker = [[100, 1], [200, 2], [300, 1], [400, 2], [500, 2]]
+    text = rl_emergence.separation_claim(flicker)
+    assert "first separate at agent-steps 200 " in text
+    assert "at 3 of the 4 evaluations from then on; every evaluation from 400 on." in text
+    assert rl_emergence.separation_claim([[100, 1], [200, 2], [300, 1]]).endswith(
+        "not at the last."
+    )
+    assert "one role at each of the 2 evaluations" in rl_emergence.separation_claim(
+        [[100, 1], [200, 1]]
+    )

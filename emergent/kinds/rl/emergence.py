@@ -103,7 +103,50 @@ def roles_claims(world, run_dir: Path) -> tuple[list[str], dict]:
         for who in ("learned", "random")
         if who in found
     ]
-    return claims, {"roles": found}
+    over_training = roles_over_training(run_dir, names)
+    if over_training:
+        claims.append(separation_claim(over_training))
+    return claims, {"roles": found, "roles_over_training": over_training}
+
+
+def roles_over_training(run_dir: Path, names: tuple[str, ...]) -> list[list[int]]:
+    """[agent-steps, number of roles] at every evaluation of the learned agents."""
+    found = []
+    for path in sorted((run_dir / "episodes").glob("eval_learned_*.npz")):
+        step = int(path.stem.rsplit("_", 1)[1])
+        log = EpisodeLog.load(path)
+        found.append([step, roles_mod.roles_from_episodes(log.events, names).k])
+    return found
+
+
+def separation_claim(over_training: list[list[int]]) -> str:
+    """When the learned agents' roles first separate, and whether they stay apart."""
+    split = [step for step, k in over_training if k >= 2]
+    if not split:
+        return (
+            "Roles over training (the roles criterion above, at every evaluation): one role at "
+            f"each of the {len(over_training)} evaluations."
+        )
+    later = [k for step, k in over_training if step >= split[0]]
+    text = (
+        f"Roles over training (the roles criterion above, at every evaluation): they first "
+        f"separate at agent-steps {split[0]:,} and the agents form two or more roles at "
+        f"{sum(k >= 2 for k in later)} of the {len(later)} evaluations from then on"
+    )
+    held = held_from(over_training)
+    if held is not None and held != split[0]:
+        text += f"; every evaluation from {held:,} on"
+    elif held is None:
+        text += "; not at the last"
+    return text + "."
+
+
+def held_from(over_training: list[list[int]]) -> int | None:
+    """The first evaluation from which every later one has two or more roles, if any."""
+    held = None
+    for step, k in over_training:
+        held = (held if held is not None else step) if k >= 2 else None
+    return held
 
 
 def log_roles(log: EpisodeLog, names: tuple[str, ...]) -> dict:

@@ -206,7 +206,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             )
     elif not args.config:
         raise UserError("sweep needs a CONFIG (see `emergent list`) or --resume DIR")
-    elif sweep_config.is_sweep_file(args.config):
+    elif sweep_config.makes_a_sweep(args.config, args.overrides):
         cfg = sweep_config.load(args.config, args.overrides)
         outcome = sweep.start(cfg, args.runs_dir, args.address, args.max_concurrent, args.quiet)
     else:  # an experiment's own trials (a zoo's cells, a grid's points) in parallel

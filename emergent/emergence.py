@@ -92,6 +92,7 @@ def number(value: float) -> str:
 def transition_row(curve: Curve, t: tr.Transition) -> dict:
     return {
         "metric": curve.metric,
+        "label": curve.label,
         "run": curve.run,
         "onset": _back(curve, t.onset),
         "end": _back(curve, t.end),

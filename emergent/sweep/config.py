@@ -174,6 +174,14 @@ def is_sweep_file(path: str | Path) -> bool:
     return isinstance(raw, dict) and "sweep" in raw
 
 
+def makes_a_sweep(path: str | Path, overrides: list[str] | tuple[str, ...]) -> bool:
+    """Whether `emergent sweep` runs a sweep: the file has a `sweep:` section or an override
+    adds one (`emergent sweep experiments/cleanup.yaml sweep.seeds=3`)."""
+    return is_sweep_file(path) or any(
+        o.partition("=")[0].split(".")[0] == "sweep" for o in overrides
+    )
+
+
 def is_sweep_dir(path: str | Path) -> bool:
     return (Path(path) / SWEEP_FILE).is_file()
 

@@ -131,3 +131,11 @@ def test_shipped_scarcity_sweep_has_three_rates_five_seeds_and_the_fast_learner(
     assert len(sweep.section.seeds) >= 5
     assert {t.config.agent.kind for t in sweep.trials} == {"ppo"}
     assert not sweep_config.is_sweep_file(EXPERIMENTS / "commons_scarcity.yaml")
+
+
+def test_an_override_of_the_sweep_section_makes_any_experiment_a_sweep():
+    path = EXPERIMENTS / "cleanup.yaml"
+    assert not sweep_config.makes_a_sweep(path, ["train.steps=1e5"])
+    assert sweep_config.makes_a_sweep(path, ["sweep.seeds=3"])
+    sweep = sweep_config.load(path, ["sweep.seeds=3"])
+    assert [t.config.seed for t in sweep.trials] == [0, 1, 2]

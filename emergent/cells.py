@@ -28,10 +28,16 @@ from emergent.sweep.trial import OnResult, Trial
 RESULT = "result.json"
 
 
-def result_trial(name: str, cell: Path, banner: str, compute: Callable[[bool], dict]) -> Trial:
+def result_trial(
+    name: str,
+    cell: Path,
+    banner: str,
+    compute: Callable[[bool], dict],
+    needs: tuple[str, ...] = (),
+) -> Trial:
     """The trial `name` that runs `compute(quiet)` in `cell` (printing `banner` first unless
     quiet), writes what it returns to `cell/result.json` and hands its numbers to the
-    executor's `on_result` (a Ray Tune trial reports them)."""
+    executor's `on_result` (a Ray Tune trial reports them); `needs`: see `Trial.needs`."""
     path = cell / RESULT
 
     def run(quiet: bool, on_result: OnResult | None) -> None:
@@ -43,7 +49,7 @@ def result_trial(name: str, cell: Path, banner: str, compute: Callable[[bool], d
         if on_result is not None:
             on_result(numeric(result))
 
-    return Trial(name, path.is_file, run)
+    return Trial(name, path.is_file, run, needs)
 
 
 def read_result(path: Path, is_result: Callable[[dict], bool]) -> dict | None:

@@ -130,3 +130,16 @@ def tiny_dream():
         return DreamEnv(model, segments, num_agents, batch_size, seed=seed, **settings)
 
     return make
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """One local Ray (2 CPUs) for the module; the sweep uses it instead of starting its own."""
+    import ray
+
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    if started:
+        ray.shutdown()

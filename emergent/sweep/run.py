@@ -49,7 +49,7 @@ from emergent.errors import UserError
 from emergent.kinds.record import Kind
 from emergent.sweep import config as sweep_config
 from emergent.sweep import report as sweep_report
-from emergent.sweep.trial import by_name
+from emergent.sweep.trial import by_name, waves
 from emergent.sweep.tune import TUNE_DIR, connect, run_trials, tune_metrics
 
 
@@ -230,20 +230,26 @@ def _run_parallel(
     import ray
 
     trials = kind.trials(cfg, run_dir)
-    todo = [t.name for t in trials if not t.done()]
+    groups = waves(trials)
     failed: tuple[str, ...] = ()
-    if todo:
+    if groups:
         started_here = connect(address, quiet)
         try:
-            failed = run_trials(
-                run_dir,
-                todo,
-                kind_trial,
-                sweep_config.Resources(),
-                max_failures=2,
-                max_concurrent=max_concurrent,
-                quiet=quiet,
-            )
+            for group in groups:  # a trial that reads another's result runs after it
+                blocked = tuple(t.name for t in group if set(t.needs) & set(failed))
+                failed += blocked
+                ready = [t.name for t in group if t.name not in blocked]
+                if not ready:
+                    continue
+                failed += run_trials(
+                    run_dir,
+                    ready,
+                    kind_trial,
+                    sweep_config.Resources(),
+                    max_failures=2,
+                    max_concurrent=max_concurrent,
+                    quiet=quiet,
+                )
         finally:
             if started_here:
                 ray.shutdown()

@@ -27,6 +27,9 @@ class Trial:
     """Whether its result is on disk."""
     run: Callable[[bool, OnResult | None], None]
     """(quiet, on_result): compute it (resuming its checkpoint) and write its result."""
+    needs: tuple[str, ...] = ()
+    """Names of trials of the same run whose results it reads (listed before it): a parallel
+    executor starts it once they are done."""
 
 
 def run_local(trials: Sequence[Trial], quiet: bool, on_result: OnResult | None = None) -> None:
@@ -34,6 +37,19 @@ def run_local(trials: Sequence[Trial], quiet: bool, on_result: OnResult | None =
     for trial in trials:
         if not trial.done():
             trial.run(quiet, on_result)
+
+
+def waves(trials: Sequence[Trial]) -> list[list[Trial]]:
+    """The unfinished trials in groups that can run in parallel, each after the ones before:
+    a trial goes in the first group after every unfinished trial it needs."""
+    todo = [t for t in trials if not t.done()]
+    wave_of: dict[str, int] = {}
+    for trial in todo:  # needs come earlier in the list
+        wave_of[trial.name] = max((wave_of[n] + 1 for n in trial.needs if n in wave_of), default=0)
+    groups: list[list[Trial]] = [[] for _ in range(max(wave_of.values(), default=-1) + 1)]
+    for trial in todo:
+        groups[wave_of[trial.name]].append(trial)
+    return groups
 
 
 def by_name(trials: Sequence[Trial], name: str) -> Trial:

@@ -284,19 +284,6 @@ def test_a_run_interrupted_mid_fit_resumes_to_the_numbers_of_one_never_stopped(
         assert {k: a[k] for k in METRICS} == {k: b[k] for k in METRICS}
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    """One local Ray (2 CPUs) for the module; the sweep uses it instead of starting its own."""
-    import ray
-
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    if started:
-        ray.shutdown()
-
-
 @pytest.mark.slow
 def test_sweep_runs_every_size_as_a_tune_trial_with_the_numbers_of_emergent_run(
     tmp_path, local_ray, finished

@@ -39,19 +39,6 @@ def tiny_sweep(**section: object) -> dict:
     return {**raw, "agent": dict(TINY_PPO), "sweep": {"seeds": 2, **section}}
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    """One local Ray (2 CPUs) for the module; the sweep uses it instead of starting its own."""
-    import ray
-
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    if started:
-        ray.shutdown()
-
-
 def final_return(sweep_dir: Path, name: str) -> float:
     rows = read_rows(sweep_config.trial_dir(sweep_dir, name) / "metrics.jsonl")
     return [r for r in rows if r.get("policy") == "learned"][-1]["return"]

@@ -238,6 +238,37 @@ def test_a_dream_run_trains_in_the_dream_and_plays_the_real_world(tmp_path):
     assert kinds.KINDS["world_model"].results(run_dir)["real_return"] == seed0["real_return"]
 
 
+@pytest.mark.parametrize("dream_fails", [False, True])
+def test_the_temperature_table_waits_for_its_model_when_trials_run_in_parallel(
+    tmp_path, monkeypatch, dream_fails
+):
+    from emergent.sweep import run as sweep_run
+    from emergent.sweep.trial import by_name
+
+    raw = {**DREAM, "dream": {**DREAM["dream"], "real_steps": 0, "rounds": 1}}
+    cfg = kinds.parse(raw)
+    calls = []
+
+    def tune(run_dir, names, *args, **kwargs):  # Ray Tune's part: run a group, say what failed
+        calls.append(names)
+        if dream_fails and "dream/seed0" in names:
+            return ("dream/seed0",)
+        for name in names:
+            by_name(kinds.KINDS["world_model"].trials(cfg, run_dir), name).run(True, None)
+        return ()
+
+    monkeypatch.setattr(sweep_run, "connect", lambda address, quiet: False)
+    monkeypatch.setattr(sweep_run, "run_trials", tune)
+    outcome = sweep_run.start_parallel(cfg, tmp_path, max_concurrent=2, quiet=True)
+    if dream_fails:  # the table is not even tried
+        assert calls == [["dream/seed0"]]
+        assert outcome.failed == ("dream/seed0", "temperature/tau=0.5") and outcome.done == 0
+        return
+    assert calls == [["dream/seed0"], ["temperature/tau=0.5"]]  # the table in a later group
+    assert (outcome.done, outcome.total) == (2, 2)
+    assert result(outcome.sweep_dir / "temperature" / "tau=0.5")["temperature"] == 0.5
+
+
 def test_a_dream_run_stopped_in_its_second_round_resumes_to_the_same_numbers(tmp_path, monkeypatch):
     from emergent.kinds.world_model import dreaming
 

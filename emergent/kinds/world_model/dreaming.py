@@ -380,13 +380,19 @@ def trials(cfg: WorldModelExperiment, run_dir: Path) -> list[Trial]:
                 run_dir / "temperature" / f"tau={tau:g}",
                 f"dream at tau = {tau:g}",
                 lambda q, t=tau: train_at_temperature(cfg, run_dir, t, q),
+                needs=(f"dream/seed{d.seeds[0]}",),  # its model
             )
         )
     return out
 
 
 def trial(
-    cfg: WorldModelExperiment, name: str, cell: Path, what: str, work: Callable[[bool], dict]
+    cfg: WorldModelExperiment,
+    name: str,
+    cell: Path,
+    what: str,
+    work: Callable[[bool], dict],
+    needs: tuple[str, ...] = (),
 ) -> Trial:
     """A result trial running `work(quiet)` with the configured CPU threads."""
 
@@ -394,4 +400,4 @@ def trial(
         with cells.cpu_threads(cfg.threads), cells.subnormals_flushed():
             return work(quiet)
 
-    return cells.result_trial(name, cell, f"[{cfg.name}] {what}", run)
+    return cells.result_trial(name, cell, f"[{cfg.name}] {what}", run, needs)

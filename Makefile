@@ -43,19 +43,22 @@ bench-dream: $(STAMP)
 bench-transitions: $(STAMP)
 	$(BIN)/python -m benchmarks.transition_accuracy
 
-# Five emergences side by side: each experiment with denser evaluations (its curves are searched
-# for transitions), two at a time, then the gallery (checked in headless Chromium when present).
+# Five emergences side by side, each with denser evaluations (its curves are searched for
+# transitions): Cleanup as a sweep of 3 seeds on one core (its roles counted across seeds), the
+# other four one after another on the other; then the gallery (checked in headless Chromium
+# when present).
 SHOWCASE ?= runs/showcase
 showcase: $(STAMP)
+	$(BIN)/emergent sweep --quiet --max-concurrent 1 --runs-dir $(SHOWCASE) \
+	  experiments/cleanup.yaml sweep.seeds=3 train.eval_every=1e5 train.eval_envs=8 & \
+	cleanup=$$!; \
 	printf '%s\n' \
-	  "experiments/cleanup.yaml seed=0 train.eval_every=1e5 train.eval_envs=8" \
-	  "experiments/cleanup.yaml seed=1 train.eval_every=1e5 train.eval_envs=8" \
-	  "experiments/cleanup.yaml seed=2 train.eval_every=1e5 train.eval_envs=8" \
 	  "experiments/grokking.yaml" \
 	  "experiments/commons.yaml train.eval_every=1e4" \
 	  "experiments/signalling.yaml train.eval_every=75000" \
 	  "experiments/induction_heads.yaml" \
-	| xargs -P 2 -L 1 $(BIN)/emergent run --quiet --runs-dir $(SHOWCASE)
+	| xargs -L 1 $(BIN)/emergent run --quiet --runs-dir $(SHOWCASE); others=$$?; \
+	wait $$cleanup && test $$others -eq 0
 	if command -v chromium >/dev/null; then \
 	  $(BIN)/emergent gallery $(SHOWCASE) --screenshots $(SHOWCASE)/screenshots; \
 	else $(BIN)/emergent gallery $(SHOWCASE); fi

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from emergent.metrics import transitions
+
 Summary = Callable[[np.ndarray, dict[str, np.ndarray]], dict[str, float]]
 
 
@@ -106,3 +108,21 @@ PLAIN = WorldAnalysis(
     labels={},
     summarize=lambda rewards, events: {},
 )
+
+
+def when_it_changed(rows: list[dict], metric: str, what: str) -> str:
+    """'Games won rise sharply between agent-steps 80,000 and 150,000.': the learned agents'
+    largest transition of `metric` over their evaluations (`metrics.transitions`), or ''."""
+    points = [(r["step"], r[metric]) for r in eval_rows(rows, "learned")
+              if isinstance(r.get(metric), float)]  # fmt: skip
+    if len(points) < transitions.MIN_POINTS:
+        return ""
+    x, y = (np.asarray(v, dtype=np.float64) for v in zip(*points, strict=True))
+    found = transitions.main_transition(x, y)
+    if found is None:
+        return ""
+    way = "rise" if found.direction > 0 else "fall"
+    return (
+        f"{what} {way} sharply between agent-steps {found.onset:,.0f} and {found.end:,.0f} "
+        f"(from {found.before:.2f} to {found.after:.2f})."
+    )

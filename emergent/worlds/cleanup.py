@@ -7,13 +7,15 @@ import numpy as np
 
 from emergent.metrics.labour import labour_summary
 from emergent.metrics.social import social_outcomes
-from emergent.worlds.base import WorldAnalysis, final_rows, fmt_or_dash
+from emergent.worlds.base import WorldAnalysis, final_rows, fmt_or_dash, when_it_changed
 from emergent.worlds.social import SOCIAL, SOCIAL_EXPLANATION, SOCIAL_LABELS, TALK_LABELS, talk
 
 DIVISION_OF_LABOUR = 0.3
-"""Specialisation from which a division of labour counts as emerged (0 none, 1 complete)."""
+"""In runs logged without roles: specialisation from which a division of labour counts as
+emerged (0 none, 1 complete)..."""
 ABOVE_RANDOM = 0.1
-"""...and by which it must exceed random play's specialisation."""
+"""...and by which it must exceed random play's specialisation (whose per-episode value a few
+events inflate: the roles' permutation test is the better judge)."""
 
 
 def summarize(rewards: np.ndarray, events: dict[str, np.ndarray]) -> dict[str, float]:
@@ -48,19 +50,30 @@ def labour_note(rows: list[dict]) -> str:
         f"apples each (random: {rand.get('apples_per_agent') or 0:.1f})."
     ]
     if spec is not None and top is not None:
-        split = (
-            "**a division of labour has emerged**"
-            if spec >= DIVISION_OF_LABOUR
-            and (spec_random is None or spec > spec_random + ABOVE_RANDOM)
-            else "no clear division of labour"
-        )
         parts.append(
             f"On average {last.get('cleaners') or 0:.1f} agents mostly clean; the top cleaner "
             f"does {top:.0%} of the group's cleaning; specialisation {spec:.2f} against "
             f"{fmt_or_dash(spec_random)} for random play (0: everyone does both, 1: pure "
-            f"cleaners and pure eaters): {split}."
+            f"cleaners and pure eaters): {division_of_labour(last, rand)}."
         )
-    return " ".join(parts)
+    parts.append(when_it_changed(rows, "specialisation", "Specialisation"))
+    return " ".join(p for p in parts if p)
+
+
+def division_of_labour(last: dict, rand: dict) -> str:
+    """The verdict: from the roles the final evaluation found (`metrics.roles`, which tests
+    the agents' differences against their counting noise); from the specialisation index
+    against random play's for runs logged before roles were."""
+    if isinstance(last.get("roles"), float):
+        k, k_random = int(last["roles"]), rand.get("roles")
+        against = f"; random play: {int(k_random)}" if isinstance(k_random, float) else ""
+        if k >= 2:
+            return f"**a division of labour has emerged** ({k} roles{against})"
+        return f"no division of labour yet (one role{against})"
+    spec, spec_random = last.get("specialisation") or 0.0, rand.get("specialisation")
+    if spec >= DIVISION_OF_LABOUR and (spec_random is None or spec > spec_random + ABOVE_RANDOM):
+        return "**a division of labour has emerged**"
+    return "no clear division of labour"
 
 
 LABOUR_LABELS = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from emergent.metrics.communication import communication_summary
 from emergent.worlds import interventions
-from emergent.worlds.base import WorldAnalysis, final_rows, fmt_or_dash
+from emergent.worlds.base import WorldAnalysis, final_rows, fmt_or_dash, when_it_changed
 
 SUCCESS_OVER_CHANCE = 0.25
 """Success rate above random play's from which a shared code counts as emerged..."""
@@ -47,7 +47,8 @@ def communication_note(rows: list[dict]) -> str:
             else "holistic: message similarity does not follow object similarity"
         )
         text += f" Topographic similarity {topsim:.2f}: the code is {structure}."
-    return text
+    when = when_it_changed(rows, "success_rate", "Games won")
+    return f"{text} {when}" if when else text
 
 
 ANALYSIS = WorldAnalysis(

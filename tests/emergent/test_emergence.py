@@ -133,6 +133,9 @@ def test_a_real_run_writes_its_emergence_and_the_gallery_shows_it(tmp_path, one_
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     snd = [r["snd"] for r in rows if r.get("kind") == "eval" and r.get("policy") == "learned"]
     assert len(snd) == 10 and all(0 <= v <= 2**0.5 for v in snd) and max(snd) > 0
+    evals = [r for r in rows if r.get("kind") == "eval"]  # who cleans and who eats, each time
+    assert all(r["roles"] >= 1 and 0 < r["roles_p"] <= 1 for r in evals)
+    assert len(record["roles_over_training"]) == 10
     assert "## Emergence" in (run_dir / "report.md").read_text()
     assert cli.main(["gallery", str(runs)]) == 0
     page = (runs / "gallery" / f"cleanup_tiny--{run_dir.name}.html").read_text()

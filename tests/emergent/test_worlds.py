@@ -49,6 +49,13 @@ def test_verdicts_speak_from_the_numbers():
     ]
     text = cleanup.labour_note(rows)
     assert "a division of labour has emerged" in text and "90%" in text
+    # With the roles each evaluation logs, they decide (specialisation high by chance alone).
+    rows[0]["roles"], rows[1]["roles"] = 1.0, 1.0
+    assert "no division of labour yet (one role; random play: 1)" in cleanup.labour_note(rows)
+    rows[1]["roles"] = 2.0
+    assert "a division of labour has emerged** (2 roles; random play: 1)" in (
+        cleanup.labour_note(rows)
+    )
     rows[1]["cleaned_per_agent"] = 0.0
     assert "Nobody cleans" in cleanup.labour_note(rows)
     hunt = [

@@ -33,7 +33,7 @@ def analysis(run_dir: Path, cfg: ExperimentConfig) -> Analysis | None:
     rows = read_rows(run_dir / "metrics.jsonl")
     curves = evaluated(world, rows, ("return", *world.metrics, "snd"))
     curves = [c for c in curves if c.metric != "snd" or any(c.y)]  # a shared network: all 0
-    claims, extra = roles_claims(world, run_dir)
+    claims, extra = roles_claims(world, run_dir, rows)
     last, rand = final_rows(rows)
     if isinstance(last.get("snd"), float):
         claims.append(diversity_claim(last["snd"]))  # after the roles it qualifies
@@ -87,7 +87,7 @@ def diversity_claim(snd: float) -> str:
     )
 
 
-def roles_claims(world, run_dir: Path) -> tuple[list[str], dict]:
+def roles_claims(world, run_dir: Path, rows: list[dict]) -> tuple[list[str], dict]:
     """Roles of the final evaluation's agents beside random play's (`metrics.roles`)."""
     names = tuple(world.per_agent.values())
     final = run_dir / "episodes" / "final.npz"
@@ -103,20 +103,17 @@ def roles_claims(world, run_dir: Path) -> tuple[list[str], dict]:
         for who in ("learned", "random")
         if who in found
     ]
-    over_training = roles_over_training(run_dir, names)
+    over_training = roles_over_training(rows)
     if over_training:
         claims.append(separation_claim(over_training))
     return claims, {"roles": found, "roles_over_training": over_training}
 
 
-def roles_over_training(run_dir: Path, names: tuple[str, ...]) -> list[list[int]]:
-    """[agent-steps, number of roles] at every evaluation of the learned agents."""
-    found = []
-    for path in sorted((run_dir / "episodes").glob("eval_learned_*.npz")):
-        step = int(path.stem.rsplit("_", 1)[1])
-        log = EpisodeLog.load(path)
-        found.append([step, roles_mod.roles_from_episodes(log.events, names).k])
-    return found
+def roles_over_training(rows: list[dict]) -> list[list[int]]:
+    """[agent-steps, number of roles] at every evaluation of the learned agents (the `roles`
+    each evaluation logs, `metrics.roles.roles_from_episodes`)."""
+    return [[r["step"], int(r["roles"])] for r in eval_rows(rows, "learned")
+            if isinstance(r.get("roles"), float)]  # fmt: skip
 
 
 def separation_claim(over_training: list[list[int]]) -> str:

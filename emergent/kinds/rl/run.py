@@ -415,6 +415,10 @@ class RunHooks:
         row["return_std"] = float(log.returns.mean(axis=1).std())
         row.update(self.analysis.summarize(log.rewards, log.events))
         row.update(measured or {})
+        names = tuple(self.analysis.per_agent.values())
+        if len(names) >= 2 and all(n in log.events for n in names):  # who does what
+            found = roles.roles_from_episodes(log.events, names)
+            row.update(roles=float(found.k), roles_p=found.p_value)
         counted = self.analysis.counted_events
         for name, counts in log.events.items():
             if counted is None or name in counted:

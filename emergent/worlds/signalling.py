@@ -47,8 +47,9 @@ def communication_note(rows: list[dict]) -> str:
             else "holistic: message similarity does not follow object similarity"
         )
         text += f" Topographic similarity {topsim:.2f}: the code is {structure}."
-    when = when_it_changed(rows, "success_rate", "Games won")
-    return f"{text} {when}" if when else text
+    when = [when_it_changed(rows, "success_rate", "Games won"),
+            when_it_changed(rows, "mutual_information", "Bits about the target")]  # fmt: skip
+    return " ".join([text, *(w for w in when if w)])
 
 
 ANALYSIS = WorldAnalysis(

@@ -9,6 +9,7 @@ import envs
 from emergent import worlds
 from emergent.rollout import random_policy, run_episodes
 from emergent.worlds import cleanup, wolfpack
+from emergent.worlds.base import when_it_changed
 
 SHORT = {name: {"max_steps": 40} for name in ("commons", "cleanup", "wolfpack")}
 
@@ -77,3 +78,18 @@ def test_verdicts_speak_from_the_numbers():
     ]
     text = wolfpack.hunting_note(hunt)
     assert "6.0 times per episode" in text and "75%" in text and "geometry" in text
+
+
+def test_world_prose_says_when_a_metric_changed_sharply():
+    noise = np.random.default_rng(0).normal(0.0, 0.02, 20)
+    steps = np.arange(0, 20_000, 1_000)
+    jump = 0.2 + 0.5 * (steps >= 10_000) + noise
+
+    def rows(y: np.ndarray) -> list[dict]:
+        return [{"kind": "eval", "policy": "learned", "step": int(s), "success_rate": float(v)}
+                for s, v in zip(steps, y, strict=True)]  # fmt: skip
+
+    text = when_it_changed(rows(jump), "success_rate", "Games won")
+    assert text.startswith("Games won: a sharp rise between agent-steps 9,000 and 10,000")
+    assert when_it_changed(rows(jump)[:5], "success_rate", "Games won") == ""  # too few
+    assert when_it_changed(rows(0.3 + noise), "success_rate", "Games won") == ""

@@ -44,13 +44,13 @@ bench-transitions: $(STAMP)
 	$(BIN)/python -m benchmarks.transition_accuracy
 
 # Five emergences side by side, each with denser evaluations (its curves are searched for
-# transitions): Cleanup as a sweep of 3 seeds (its roles counted across seeds; one trial per
-# core), beside it the other four one after another; then the gallery (checked in headless
-# Chromium when present).
+# transitions): Cleanup as a sweep of 3 seeds (its roles counted across seeds), all three at
+# once on half a core each, beside the other four one after another, so that no core idles
+# while the last seed trains; then the gallery (checked in headless Chromium when present).
 SHOWCASE ?= runs/showcase
 showcase: $(STAMP)
-	$(BIN)/emergent sweep --quiet --runs-dir $(SHOWCASE) \
-	  experiments/cleanup.yaml sweep.seeds=3 train.eval_every=1e5 train.eval_envs=8 & \
+	$(BIN)/emergent sweep --quiet --runs-dir $(SHOWCASE) experiments/cleanup.yaml \
+	  sweep.seeds=3 sweep.resources.cpu=0.5 train.eval_every=1e5 train.eval_envs=8 & \
 	cleanup=$$!; \
 	printf '%s\n' \
 	  "experiments/grokking.yaml" \

@@ -16,6 +16,10 @@ def across_seeds(records: dict[str, list[dict]], x_label: str = "step") -> dict:
     (the fraction of seeds with one, the IQM of their onsets with a 95 % stratified-bootstrap
     interval, `metrics.aggregate`), and how many seeds' agents split into roles."""
     rows, claims = [], []
+
+    def named(setting: str, claim: str) -> str:  # a sweep of seeds alone has one setting
+        return f"{setting}: {claim}" if len(records) > 1 else claim[0].upper() + claim[1:]
+
     for setting, found in records.items():
         labels = {t["metric"]: t.get("label", t["metric"]) for r in found
                   for t in r.get("transitions", [])}  # fmt: skip
@@ -26,12 +30,10 @@ def across_seeds(records: dict[str, list[dict]], x_label: str = "step") -> dict:
             rows.append([setting, label, f"{len(hits)} of {len(found)}", iqm_interval(hits)])
         roles = roles_claim([r for r in found if "learned" in r.get("roles", {})])
         if roles:
-            claims.append(f"{setting}: {roles}")
+            claims.append(named(setting, roles))
     for setting, metric, seen, where in rows:
-        claims.append(
-            f"{setting}: {metric} changes sharply in {seen} seeds, onset at {x_label} {where} "
-            "(IQM, 95 % interval)."
-        )
+        onset = f"onset at {x_label} {where} (IQM, 95 % interval)"
+        claims.append(named(setting, f"{metric} changes sharply in {seen} seeds, {onset}."))
     verdict = claims[0] if claims else "No transition in any seed of any setting."
     table = {
         "title": "Transitions across seeds",

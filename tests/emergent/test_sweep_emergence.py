@@ -21,7 +21,7 @@ def test_transitions_and_roles_are_counted_over_seeds():
     out = across_seeds(records, x_label="agent-steps")
     assert out["table"]["rows"][0][:3] == ["seed grid", "return per agent", "2 of 3"]
     roles = out["claims"][0]
-    assert roles.startswith("seed grid: the agents split into roles in 2 of 3 seeds")
+    assert roles.startswith("The agents split into roles in 2 of 3 seeds")  # one setting
     assert "(cleaners and eaters: 2)" in roles
     assert "they first separate at agent-steps" in roles and "(IQM, 95 % interval)" in roles
     section = "\n".join(sweep_section(out))
@@ -29,6 +29,10 @@ def test_transitions_and_roles_are_counted_over_seeds():
 
 
 def test_no_roles_in_any_seed_and_no_transition_say_so():
-    out = across_seeds({"a": [seed_record(None, 1, None)] * 2})
-    assert out["claims"] == ["a: the agents split into roles in 0 of 2 seeds."]
+    two = {"a": [seed_record(None, 1, None)] * 2, "b": [seed_record(None, 2, 300)]}
+    out = across_seeds(two)
+    assert out["claims"][:2] == ["a: the agents split into roles in 0 of 2 seeds.",
+                                 "b: the agents split into roles in 1 of 1 seeds "
+                                 "(cleaners and eaters: 1); they first separate at agent-steps "
+                                 "300."]  # fmt: skip
     assert across_seeds({"a": [{"transitions": []}]})["verdict"].startswith("No transition")

@@ -170,3 +170,14 @@ def test_roles_over_training_say_when_they_separate_and_whether_they_hold():
     assert "one role at each of the 2 evaluations" in rl_emergence.separation_claim(
         [[100, 1], [200, 1]]
     )
+
+
+def test_one_role_says_why_the_best_split_was_turned_down():
+    found = {"k": 1, "names": ["generalists"], "specialisation": 0.1, "silhouette": 0.2,
+             "structure": "no substantial", "episodes": 8, "p_value": 0.001,
+             "best_split": {"names": ["cleaners", "eaters"], "labels": [0, 0, 1]}}  # fmt: skip
+    text = rl_emergence.describe(found)
+    assert "(no substantial structure); too little structure" in text
+    assert "although the agents differ beyond counting noise" in text
+    noise = rl_emergence.describe({**found, "silhouette": 0.4, "structure": "weak", "p_value": 0.5})
+    assert "(a weak structure) but the agents do not differ beyond counting noise" in noise

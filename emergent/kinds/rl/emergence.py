@@ -176,16 +176,30 @@ def describe(found: dict) -> str:
             text += (
                 f"; the best split, {' and '.join(groups_of(split))}, has silhouette "
                 f"{found['silhouette']:.2f}"
-                + (f" (a {found['structure']} structure)" if "structure" in found else "")
-                + (f" but {evidence}" if evidence else " (or its roles differ too little)")
+                + (f" ({structure_words(found['structure'])})" if "structure" in found else "")
+                + turned_down(found, evidence)
             )
         return text
-    structure = f", a {found['structure']} structure" if "structure" in found else ""
+    structure = f", {structure_words(found['structure'])}" if "structure" in found else ""
     parts = [f"silhouette {found['silhouette']:.2f}{structure}", evidence,
              f"specialisation {found['specialisation']:.2f}"]  # fmt: skip
     return (
         f"{found['k']} roles, {' and '.join(groups_of(found))} ({'; '.join(p for p in parts if p)})"
     )
+
+
+def structure_words(structure: str) -> str:
+    """'a weak structure', 'no substantial structure' (`Roles.structure`)."""
+    return f"{structure} structure" if structure == "no substantial" else f"a {structure} structure"
+
+
+def turned_down(found: dict, evidence: str) -> str:
+    """Why the best split is not roles: counting noise, or too little structure or difference."""
+    if not evidence:
+        return " (or its roles differ too little)"
+    if found["p_value"] >= roles_mod.TEST_LEVEL:
+        return f" but {evidence}"
+    return f"; too little structure, or roles that differ too little, although {evidence}"
 
 
 def noise_test(found: dict) -> str:

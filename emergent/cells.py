@@ -117,7 +117,8 @@ def subnormals_flushed() -> Iterator[None]:
     normal number, 1.2e-38, within a few hundred epochs, and x86 CPUs are about 100 times
     slower on subnormals. Measured on (a + b) mod 53 (experiments/grokking.yaml, weight decay
     5, a loaded 2-core machine): epochs 1,000 to 1,500 took 258 s, 13 s flushed, with the same
-    losses (what is lost is below 1.2e-38).
+    losses (what is lost is below 1.2e-38); fitting dream_commons' VAE took 2 min 39 s instead
+    of 5 min 59 s, with the same losses. The grokking and world-model trials train under it.
     """
     supported = torch.set_flush_denormal(True)
     try:
